@@ -1,0 +1,10 @@
+from .convert import (check_against_model, convert_checkpoint,
+                      convert_imagenet, detect_format)
+from .loading import (CheckpointError, LoadReport, backbone_state_dict,
+                      load_backbone_checkpoint, load_state_dict_by_name,
+                      read_checkpoint, unwrap_state_dict)
+
+__all__ = ['CheckpointError', 'LoadReport', 'backbone_state_dict',
+           'load_backbone_checkpoint', 'load_state_dict_by_name',
+           'read_checkpoint', 'unwrap_state_dict', 'check_against_model',
+           'convert_checkpoint', 'convert_imagenet', 'detect_format']

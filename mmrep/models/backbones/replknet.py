@@ -1,0 +1,259 @@
+"""RepLKNet backbone (Ding et al., "Scaling Up Your Kernels to 31x31", CVPR 2022)."""
+import copy
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmrep.checkpoint import load_backbone_checkpoint
+from mmrep.registry import MODELS
+from ..layers import RepLKNetStage, ReparamLargeKernelConv, conv_bn
+
+_B = dict(layers=[2, 2, 18, 2], channels=[128, 256, 512, 1024], small_kernel=5,
+          dw_ratio=1)
+ARCH_KEYS = ('large_kernel_sizes', 'layers', 'channels', 'small_kernel',
+             'dw_ratio')
+
+
+def _with_kernels(base, kernels):
+    return dict(base, large_kernel_sizes=kernels)
+
+
+class RepLKNet(BaseModule):
+    """RepLKNet backbone returning the feature maps of its four stages.
+
+    The module names equal the official release's, so its ImageNet
+    checkpoints (and mmpretrain's conversions, and official downstream
+    checkpoints) load key for key through
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``.
+
+    Args:
+        arch (str | dict): '31B', '31L', 'XL', or the paper's ablations
+            '25B', '13B', '7B', '3B' (31B's layers, channels and small
+            kernel; '3B' has none), or a dict
+            with keys ``large_kernel_sizes``, ``layers``, ``channels``,
+            ``small_kernel`` (int or None) and ``dw_ratio``.
+        in_channels (int): Input image channels. Defaults to 3.
+        ffn_ratio (float): ConvFFN expansion ratio. Defaults to 4.
+        out_indices (Sequence[int]): Stages whose outputs are returned
+            (strides 4, 8, 16, 32). Defaults to (0, 1, 2, 3).
+        drop_path_rate (float): Stochastic depth rate of the last block pair,
+            linear from 0 over all pairs. Defaults to 0.
+        norm_cfg (dict): Norm layer config, e.g. ``dict(type='SyncBN')``.
+            Defaults to ``dict(type='BN')``.
+        with_cp (bool): Non-reentrant gradient checkpointing of the stem and
+            every block; saves memory, works under DDP. Defaults to False.
+        frozen_stages (int): Freeze the stem (0) and stages 1..k (k > 0) with
+            the transitions before them; -1 freezes nothing. Defaults to -1.
+        norm_eval (bool): Keep all norm layers in eval mode while training.
+            Defaults to False.
+        norm_intermediate_features (bool): Apply a BN to every output feature
+            map (official RepLKNet-XL downstream). Defaults to False.
+        deploy (bool): Build the re-parameterized form directly (one biased
+            large-kernel conv per block). Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialization config;
+            ``dict(type='Pretrained', checkpoint=PATH)`` loads weights.
+    """
+
+    arch_settings = {
+        '31B': _with_kernels(_B, [31, 29, 27, 13]),
+        '31L': dict(large_kernel_sizes=[31, 29, 27, 13], layers=[2, 2, 18, 2],
+                    channels=[192, 384, 768, 1536], small_kernel=5,
+                    dw_ratio=1),
+        'XL': dict(large_kernel_sizes=[27, 27, 27, 13], layers=[2, 2, 18, 2],
+                   channels=[256, 512, 1024, 2048], small_kernel=None,
+                   dw_ratio=1.5),
+        '25B': _with_kernels(_B, [25, 25, 25, 13]),
+        '13B': _with_kernels(_B, [13, 13, 13, 13]),
+        '7B': _with_kernels(_B, [7, 7, 7, 7]),
+        # A 3x3 kernel has no smaller kernel to re-parameterize with.
+        '3B': dict(_with_kernels(_B, [3, 3, 3, 3]), small_kernel=None),
+    }
+
+    def __init__(self,
+                 arch='31B',
+                 in_channels=3,
+                 ffn_ratio=4,
+                 out_indices=(0, 1, 2, 3),
+                 drop_path_rate=0.,
+                 norm_cfg=dict(type='BN'),
+                 with_cp=False,
+                 frozen_stages=-1,
+                 norm_eval=False,
+                 norm_intermediate_features=False,
+                 deploy=False,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.arch = self._parse_arch(arch)
+        kernels, layers, channels, small_kernel, dw_ratio = (
+            self.arch[k] for k in ARCH_KEYS)
+        self.num_stages = len(layers)
+        self.out_indices = self._parse_out_indices(out_indices)
+        if not -1 <= frozen_stages <= self.num_stages:
+            raise ValueError(f'frozen_stages must be in [-1, {self.num_stages}]'
+                             f', got {frozen_stages}')
+        self.channels = list(channels)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+
+        c1 = channels[0]
+        self.stem = nn.ModuleList([
+            conv_bn(in_channels, c1, 3, stride=2, norm_cfg=norm_cfg, act=True),
+            conv_bn(c1, c1, 3, groups=c1, norm_cfg=norm_cfg, act=True),
+            conv_bn(c1, c1, 1, norm_cfg=norm_cfg, act=True),
+            conv_bn(c1, c1, 3, stride=2, groups=c1, norm_cfg=norm_cfg,
+                    act=True),
+        ])
+        rates = torch.linspace(0, drop_path_rate, sum(layers),
+                               device='cpu').tolist()
+        self.stages = nn.ModuleList()
+        self.transitions = nn.ModuleList()
+        for i, num_blocks in enumerate(layers):
+            first = sum(layers[:i])
+            self.stages.append(RepLKNetStage(
+                channels[i], num_blocks, kernels[i], small_kernel,
+                rates[first:first + num_blocks], dw_ratio=dw_ratio,
+                ffn_ratio=ffn_ratio, norm_cfg=norm_cfg, with_cp=with_cp,
+                norm_intermediate_features=norm_intermediate_features,
+                deploy=deploy))
+            if i < self.num_stages - 1:
+                c_next = channels[i + 1]
+                self.transitions.append(nn.Sequential(
+                    conv_bn(channels[i], c_next, 1, norm_cfg=norm_cfg,
+                            act=True),
+                    conv_bn(c_next, c_next, 3, stride=2, groups=c_next,
+                            norm_cfg=norm_cfg, act=True)))
+        self._freeze_stages()
+
+    # ------------------------------------------------------------- arguments
+    @classmethod
+    def _parse_arch(cls, arch):
+        if isinstance(arch, str):
+            if arch not in cls.arch_settings:
+                raise ValueError(
+                    f'arch {arch!r} is unknown; choose one of '
+                    f'{sorted(cls.arch_settings)} or pass a dict with keys '
+                    f'{list(ARCH_KEYS)}')
+            arch = cls.arch_settings[arch]
+        elif not isinstance(arch, dict):
+            raise ValueError(f'arch must be a str or a dict, got {type(arch)}')
+        missing = [k for k in ARCH_KEYS if k not in arch]
+        extra = [k for k in arch if k not in ARCH_KEYS]
+        if missing or extra:
+            raise ValueError(f'arch dict: missing keys {missing}, unknown keys'
+                             f' {extra}; expected exactly {list(ARCH_KEYS)}')
+        arch = copy.deepcopy(dict(arch))
+        lengths = {k: len(arch[k])
+                   for k in ('large_kernel_sizes', 'layers', 'channels')}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f'arch: large_kernel_sizes, layers and channels '
+                             f'must have the same length, got {lengths}')
+        for k in arch['large_kernel_sizes']:
+            if k < 1 or k % 2 == 0:
+                raise ValueError(f'arch: large_kernel_sizes must be positive '
+                                 f'odd numbers, got {arch["large_kernel_sizes"]}')
+        small = arch['small_kernel']
+        if small is not None:
+            if small < 1 or small % 2 == 0:
+                raise ValueError(
+                    f'arch: small_kernel must be a positive odd number or '
+                    f'None, got {small}')
+            if small > min(arch['large_kernel_sizes']):
+                raise ValueError(
+                    f'arch: small_kernel ({small}) must not be larger than '
+                    f'any large kernel ({arch["large_kernel_sizes"]})')
+        if any(n < 1 for n in arch['layers']):
+            raise ValueError(f'arch: layers must be >= 1, got {arch["layers"]}')
+        if any(c < 1 for c in arch['channels']) or arch['dw_ratio'] <= 0:
+            raise ValueError('arch: channels and dw_ratio must be positive')
+        return arch
+
+    def _parse_out_indices(self, out_indices):
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        parsed = []
+        for index in out_indices:
+            if not -self.num_stages <= index < self.num_stages:
+                raise ValueError(
+                    f'out_indices: {index} is out of range for '
+                    f'{self.num_stages} stages (valid: 0..{self.num_stages - 1}'
+                    f' or negative)')
+            parsed.append(index % self.num_stages)
+        if not parsed:
+            raise ValueError('out_indices must name at least one stage')
+        return tuple(sorted(set(parsed)))
+
+    # --------------------------------------------------------------- forward
+    def forward(self, x):
+        x = self.stem[0](x)
+        for layer in self.stem[1:]:
+            if self.with_cp and torch.is_grad_enabled():
+                x = cp.checkpoint(layer, x, use_reentrant=False)
+            else:
+                x = layer(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(stage.norm(x))
+            if i < self.num_stages - 1:
+                x = self.transitions[i](x)
+        return tuple(outs)
+
+    # ----------------------------------------------------------- training
+    def _frozen_modules(self):
+        if self.frozen_stages < 0:
+            return []
+        modules = [self.stem]
+        for i in range(self.frozen_stages):
+            if i > 0:
+                modules.append(self.transitions[i - 1])
+            modules.append(self.stages[i])
+        return modules
+
+    def _freeze_stages(self):
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    # -------------------------------------------------------- weights
+    def init_weights(self):
+        init_cfg = self.init_cfg
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            # Our own loader: it understands the official, mmpretrain and
+            # downstream formats and reports missing/unexpected keys by name.
+            logger = MMLogger.get_current_instance()
+            load_backbone_checkpoint(self, init_cfg['checkpoint'],
+                                     prefix=init_cfg.get('prefix'),
+                                     logger=logger)
+            self._is_init = True
+            return
+        super().init_weights()
+
+    def switch_to_deploy(self):
+        """Re-parameterize every large-kernel branch into one biased conv.
+
+        Uses the BN running statistics; the model computes the same function
+        in eval mode afterwards.
+        """
+        for module in self.modules():
+            if isinstance(module, ReparamLargeKernelConv):
+                module.switch_to_deploy()
+        return self
+
+
+MODELS.register_module(module=RepLKNet)

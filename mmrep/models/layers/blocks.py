@@ -1,0 +1,120 @@
+"""RepLKNet's two block types and the stage that alternates them."""
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
+from mmcv.cnn.bricks import DropPath
+
+from .conv_bn import conv_bn
+from .large_kernel_conv import ReparamLargeKernelConv
+
+
+def _drop_path(rate):
+    return DropPath(rate) if rate > 0 else nn.Identity()
+
+
+class RepLKBlock(nn.Module):
+    """BN -> 1x1 conv-BN-ReLU -> large-kernel DW conv -> ReLU -> 1x1 conv-BN,
+    with a residual connection.
+
+    Args:
+        channels (int): Input and output channels C.
+        dw_channels (int): Channels of the depthwise part (C * dw_ratio).
+        kernel_size (int): Large kernel size.
+        small_kernel (int | None): Parallel small kernel size, or None.
+        drop_path (float): Stochastic depth rate.
+        norm_cfg (dict): Config of the norm layers.
+        deploy (bool): Build the re-parameterized large-kernel conv.
+    """
+
+    def __init__(self, channels, dw_channels, kernel_size, small_kernel,
+                 drop_path=0., norm_cfg=dict(type='BN'), deploy=False):
+        super().__init__()
+        self.prelkb_bn = build_norm_layer(norm_cfg, channels)[1]
+        self.pw1 = conv_bn(channels, dw_channels, 1, norm_cfg=norm_cfg,
+                           act=True)
+        self.large_kernel = ReparamLargeKernelConv(
+            dw_channels, kernel_size, small_kernel, norm_cfg=norm_cfg,
+            deploy=deploy)
+        self.lk_nonlinear = nn.ReLU()
+        self.pw2 = conv_bn(dw_channels, channels, 1, norm_cfg=norm_cfg)
+        self.drop_path = _drop_path(drop_path)
+
+    def forward(self, x):
+        out = self.pw1(self.prelkb_bn(x))
+        out = self.lk_nonlinear(self.large_kernel(out))
+        return x + self.drop_path(self.pw2(out))
+
+
+class ConvFFN(nn.Module):
+    """BN -> 1x1 conv-BN (C -> ratio*C) -> GELU -> 1x1 conv-BN, residual.
+
+    Args:
+        channels (int): Input and output channels C.
+        hidden_channels (int): Hidden channels (C * ffn_ratio).
+        drop_path (float): Stochastic depth rate.
+        norm_cfg (dict): Config of the norm layers.
+    """
+
+    def __init__(self, channels, hidden_channels, drop_path=0.,
+                 norm_cfg=dict(type='BN')):
+        super().__init__()
+        self.preffn_bn = build_norm_layer(norm_cfg, channels)[1]
+        self.pw1 = conv_bn(channels, hidden_channels, 1, norm_cfg=norm_cfg)
+        self.nonlinear = nn.GELU()
+        self.pw2 = conv_bn(hidden_channels, channels, 1, norm_cfg=norm_cfg)
+        self.drop_path = _drop_path(drop_path)
+
+    def forward(self, x):
+        out = self.nonlinear(self.pw1(self.preffn_bn(x)))
+        return x + self.drop_path(self.pw2(out))
+
+
+class RepLKNetStage(nn.Module):
+    """``num_blocks`` pairs of (RepLKBlock, ConvFFN) and an output norm.
+
+    ``norm`` is applied only to the feature map handed to the heads (BN when
+    ``norm_intermediate_features``, as RepLKNet-XL downstream; else Identity),
+    not to the input of the next stage.
+
+    Args:
+        channels (int): Channels of the stage.
+        num_blocks (int): Number of block pairs.
+        kernel_size (int): Large kernel size of the stage.
+        small_kernel (int | None): Small kernel size, or None.
+        drop_path_rates (list[float]): One rate per pair.
+        dw_ratio (float): Depthwise channel ratio.
+        ffn_ratio (float): ConvFFN hidden channel ratio.
+        norm_cfg (dict): Config of the norm layers.
+        with_cp (bool): Non-reentrant gradient checkpointing per block.
+        norm_intermediate_features (bool): Use BN as the output norm.
+        deploy (bool): Build the re-parameterized large-kernel convs.
+    """
+
+    def __init__(self, channels, num_blocks, kernel_size, small_kernel,
+                 drop_path_rates, dw_ratio=1, ffn_ratio=4,
+                 norm_cfg=dict(type='BN'), with_cp=False,
+                 norm_intermediate_features=False, deploy=False):
+        super().__init__()
+        self.with_cp = with_cp
+        blocks = []
+        for rate in drop_path_rates:
+            blocks.append(RepLKBlock(
+                channels, int(channels * dw_ratio), kernel_size, small_kernel,
+                rate, norm_cfg=norm_cfg, deploy=deploy))
+            blocks.append(ConvFFN(
+                channels, int(channels * ffn_ratio), rate, norm_cfg=norm_cfg))
+        assert len(blocks) == 2 * num_blocks
+        self.blocks = nn.ModuleList(blocks)
+        self.norm = (build_norm_layer(norm_cfg, channels)[1]
+                     if norm_intermediate_features else nn.Identity())
+
+    def forward(self, x):
+        for block in self.blocks:
+            if self.with_cp and torch.is_grad_enabled():
+                # Non-reentrant: works under DDP and with inputs that do not
+                # require grad (frozen stem).
+                x = cp.checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
+        return x

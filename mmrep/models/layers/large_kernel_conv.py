@@ -1,0 +1,83 @@
+"""The re-parameterizable large-kernel depthwise convolution of RepLKNet."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .conv_bn import conv_bn, fuse_conv_bn
+
+
+class ReparamLargeKernelConv(nn.Module):
+    """Depthwise KxK conv-BN plus a parallel small-kernel conv-BN, summed.
+
+    In training form the module holds ``lkb_origin`` (KxK conv + BN) and,
+    unless ``small_kernel`` is None, ``small_conv`` (kxk conv + BN).
+    :meth:`switch_to_deploy` folds both BNs and pads the small kernel into the
+    large one, leaving a single biased conv ``lkb_reparam`` that computes the
+    same function in eval mode.
+
+    Args:
+        channels (int): Channels (the conv is depthwise).
+        kernel_size (int): Odd large kernel size K.
+        small_kernel (int | None): Odd small kernel size k <= K, or None.
+        norm_cfg (dict): Config of the norm layers. Defaults to BN.
+        deploy (bool): Build ``lkb_reparam`` directly. Defaults to False.
+    """
+
+    def __init__(self, channels, kernel_size, small_kernel,
+                 norm_cfg=dict(type='BN'), deploy=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.small_kernel = small_kernel
+        if deploy:
+            self.lkb_reparam = self._depthwise(channels, kernel_size, bias=True)
+            return
+        self.lkb_origin = conv_bn(
+            channels, channels, kernel_size, groups=channels,
+            norm_cfg=norm_cfg,
+            conv=self._depthwise(channels, kernel_size, bias=False))
+        if small_kernel is not None:
+            self.small_conv = conv_bn(
+                channels, channels, small_kernel, groups=channels,
+                norm_cfg=norm_cfg)
+
+    @staticmethod
+    def _depthwise(channels, kernel_size, bias):
+        return nn.Conv2d(channels, channels, kernel_size,
+                         padding=kernel_size // 2, groups=channels, bias=bias)
+
+    @property
+    def deployed(self):
+        return hasattr(self, 'lkb_reparam')
+
+    def forward(self, x):
+        if self.deployed:
+            return self.lkb_reparam(x)
+        out = self.lkb_origin(x)
+        if self.small_kernel is not None:
+            out = out + self.small_conv(x)
+        return out
+
+    def equivalent_kernel_bias(self):
+        """The kernel and bias of the single conv equal to this branch."""
+        kernel, bias = fuse_conv_bn(self.lkb_origin.conv.weight,
+                                    self.lkb_origin.bn)
+        if self.small_kernel is not None:
+            small_kernel, small_bias = fuse_conv_bn(
+                self.small_conv.conv.weight, self.small_conv.bn)
+            pad = (self.kernel_size - self.small_kernel) // 2
+            kernel = kernel + F.pad(small_kernel, [pad] * 4)
+            bias = bias + small_bias
+        return kernel, bias
+
+    def switch_to_deploy(self):
+        """Merge the branches into ``lkb_reparam`` (uses BN running stats)."""
+        if self.deployed:
+            return
+        kernel, bias = self.equivalent_kernel_bias()
+        conv = self._depthwise(kernel.shape[0], self.kernel_size, bias=True)
+        conv.weight.data.copy_(kernel)
+        conv.bias.data.copy_(bias)
+        conv.to(kernel.device)
+        self.lkb_reparam = conv
+        del self.lkb_origin
+        if self.small_kernel is not None:
+            del self.small_conv

@@ -1,0 +1,38 @@
+"""mmrep's registries and their hook-up to mmseg and mmdet.
+
+mmrep keeps its own ``MODELS`` registry (a child of mmengine's root), so
+``type='mmrep.RepLKNet'`` builds from any scope. Configs of mmseg and mmdet
+usually write plain ``type='RepLKNet'`` under their own default scope; for that
+the classes are also registered into those registries when the packages are
+installed (see :func:`register_into_downstream`).
+"""
+import importlib
+
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import Registry
+
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, scope='mmrep',
+    locations=['mmrep.models'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='mmrep',
+    locations=['mmrep.engine'])
+
+DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
+
+
+def register_into_downstream(registry_name, cls):
+    """Register ``cls`` under its own name in mmseg's and mmdet's registry
+    ``registry_name`` (e.g. 'MODELS'), for each of them that is installed."""
+    for scope in DOWNSTREAM_SCOPES:
+        try:
+            module = importlib.import_module(f'{scope}.registry')
+        except ImportError:
+            continue
+        registry = getattr(module, registry_name)
+        if cls.__name__ not in registry.module_dict:
+            registry.register_module(module=cls)
+    return cls

@@ -1,0 +1,47 @@
+"""Process-group set-up for the launchers mmrep's tools accept.
+
+mmengine's own launchers assume CUDA (they call ``torch.cuda.set_device``)
+and its Slurm launcher divides by the GPU count. For GPU runs we leave
+everything to mmengine; on CPU-only machines we translate Slurm's variables
+into torchrun's, and start a gloo process group ourselves, which mmengine's
+Runner then reuses.
+"""
+import os
+import subprocess
+import warnings
+
+import torch
+import torch.distributed as dist
+
+
+def slurm_to_torch_env(default_port=29500):
+    """Fill RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT from
+    the variables ``srun`` sets (SLURM_PROCID, SLURM_NTASKS, ...)."""
+    node_list = os.environ['SLURM_NODELIST']
+    if 'MASTER_ADDR' not in os.environ:
+        hosts = subprocess.run(['scontrol', 'show', 'hostnames', node_list],
+                               capture_output=True, text=True, check=True)
+        os.environ['MASTER_ADDR'] = hosts.stdout.split()[0]
+    os.environ.setdefault('MASTER_PORT', str(default_port))
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+
+
+def init_cpu_process_group(launcher, backend='gloo', timeout_s=1800):
+    """Start a gloo process group for ``launcher`` on a machine without
+    GPUs; return the backend used, or None when mmengine should do it."""
+    if launcher == 'none' or torch.cuda.is_available():
+        return None
+    if launcher == 'slurm':
+        slurm_to_torch_env()
+    elif launcher != 'pytorch':
+        raise ValueError(f'--launcher {launcher!r} is not supported on a CPU '
+                         f'machine; use pytorch (torchrun) or slurm')
+    if backend != 'gloo':
+        warnings.warn(f'dist_cfg.backend={backend!r} needs GPUs; using gloo '
+                      f'on this CPU-only machine')
+    if not dist.is_initialized():
+        from datetime import timedelta
+        dist.init_process_group('gloo', timeout=timedelta(seconds=timeout_s))
+    return 'gloo'

@@ -1,0 +1,35 @@
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOOLS = osp.join(ROOT, 'tools')
+sys.path.insert(0, TOOLS)
+
+TINY_ARCH = dict(large_kernel_sizes=[7, 7, 5, 5], layers=[1, 1, 1, 1],
+                 channels=[8, 16, 32, 64], small_kernel=3, dw_ratio=1)
+
+
+def run_tool(*args, env=None, timeout=1200, check=True):
+    """Run a command from the repo root with this interpreter; return the
+    CompletedProcess (stdout and stderr merged into stdout)."""
+    cmd = [a if not a.endswith('.py') or osp.isabs(a) else osp.join(ROOT, a)
+           for a in args]
+    if cmd[0].endswith('.py'):
+        cmd = [sys.executable] + cmd
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, timeout=timeout, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{cmd} exited {proc.returncode}:\n'
+                             f'{proc.stdout[-6000:]}')
+    return proc
+
+
+@pytest.fixture(scope='session')
+def toy_ade(tmp_path_factory):
+    """The toy ADE20K-layout dataset, written once per test session."""
+    out = tmp_path_factory.mktemp('data') / 'toy_ade'
+    run_tool('tools/make_toy_data.py', '--task', 'seg', '--out', str(out))
+    return str(out)

@@ -1,0 +1,40 @@
+"""Shrinking paper configs to tiny backbones for CPU training steps."""
+import glob
+import os.path as osp
+
+from mmengine.config import Config
+
+from mmrep.utils import replace_sync_bn
+
+from ..conftest import ROOT, TINY_ARCH
+
+
+def configs(folder, exclude='toy'):
+    paths = sorted(glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
+    return [p for p in paths if exclude not in osp.basename(p)]
+
+
+def config_id(path):
+    return osp.basename(path)
+
+
+def load(path):
+    return Config.fromfile(path)
+
+
+def tiny_backbone_arch(arch):
+    """TINY_ARCH with the paper arch's small_kernel / dw_ratio kept."""
+    from mmrep.models import RepLKNet
+    settings = RepLKNet.arch_settings[arch] if isinstance(arch, str) else arch
+    return dict(TINY_ARCH, small_kernel=3 if settings['small_kernel'] else None,
+                dw_ratio=settings['dw_ratio'])
+
+
+def shrink_backbone(cfg):
+    """Replace the paper backbone by a tiny one of the same kind; keep every
+    other setting of the config (with_cp, drop_path, norms, heads' types)."""
+    backbone = cfg.model.backbone
+    backbone.arch = tiny_backbone_arch(backbone.arch)
+    backbone.init_cfg = None
+    replace_sync_bn(cfg.model)
+    return TINY_ARCH['channels']

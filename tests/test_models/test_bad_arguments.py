@@ -1,0 +1,30 @@
+import pytest
+
+from mmrep.models import RepLKNet
+
+from ..conftest import TINY_ARCH
+
+
+def arch(**changes):
+    return dict(TINY_ARCH, **changes)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(arch='31X'), r"arch '31X' is unknown"),
+    (dict(arch=31), 'arch must be a str or a dict'),
+    (dict(arch=arch(large_kernel_sizes=[7, 8, 5, 5])),
+     'large_kernel_sizes must be positive odd'),
+    (dict(arch=arch(layers=[1, 1, 1])), 'must have the same length'),
+    (dict(arch=arch(channels=[8, 16, 32, 64, 128])),
+     'must have the same length'),
+    (dict(arch=arch(small_kernel=9)), r'small_kernel \(9\) must not be larger'),
+    (dict(arch=arch(small_kernel=4)), 'small_kernel must be a positive odd'),
+    (dict(arch={'layers': [1]}), 'missing keys'),
+    (dict(arch=arch(depth=3)), r"unknown keys \['depth'\]"),
+    (dict(arch=TINY_ARCH, out_indices=(0, 4)), 'out_indices: 4 is out of'),
+    (dict(arch=TINY_ARCH, out_indices=(-5, )), 'out_indices: -5 is out of'),
+    (dict(arch=TINY_ARCH, frozen_stages=5), 'frozen_stages must be in'),
+])
+def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RepLKNet(**kwargs)

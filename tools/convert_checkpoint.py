@@ -1,0 +1,61 @@
+"""Convert official RepLKNet checkpoints into ones mmrep's configs load.
+
+  ImageNet (official .pth or mmpretrain conversion) -> clean backbone file:
+    python tools/convert_checkpoint.py RepLKNet-31B_ImageNet-1K_224.pth \
+        checkpoints/replknet31b_in1k.pth [--arch 31B]
+  Official downstream (mmseg 0.x UperNet, mmdet 2.x FCOS / Cascade Mask
+  R-CNN) -> checkpoint for tools/test.py, checked against the config's model:
+    python tools/convert_checkpoint.py upernet_official.pth upernet.pth \
+        --config configs/upernet/replknet31b_ade20k.py
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+
+from mmrep.checkpoint import convert_checkpoint
+from mmrep.models import RepLKNet
+
+
+def target_model(args):
+    if args.config:
+        cfg = Config.fromfile(args.config)
+        init_default_scope(cfg.get('default_scope', 'mmseg'))
+        from mmengine.registry import MODELS
+        cfg.model.backbone.pop('init_cfg', None)
+        return revert_sync_batchnorm(MODELS.build(cfg.model))
+    if args.arch:
+        return RepLKNet(arch=args.arch,
+                        norm_intermediate_features=args.stage_norms)
+    return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument('src', help='checkpoint to convert')
+    parser.add_argument('dst', help='where to write the result')
+    parser.add_argument('--config', help='check a downstream checkpoint '
+                        'against this config\'s model')
+    parser.add_argument('--arch', help='check ImageNet weights against this '
+                        'RepLKNet arch (31B, 31L, XL, ...)')
+    parser.add_argument('--stage-norms', action='store_true',
+                        help='with --arch: the weights have stages.i.norm')
+    args = parser.parse_args(argv)
+    model = target_model(args)
+    checkpoint, fmt = convert_checkpoint(args.src, model)
+    if osp.dirname(args.dst):
+        os.makedirs(osp.dirname(args.dst), exist_ok=True)
+    torch.save(checkpoint, args.dst)
+    print(f'{args.src} ({fmt} format, {len(checkpoint["state_dict"])} '
+          f'tensors) -> {args.dst}'
+          + (' (keys and shapes checked)' if model is not None else ''))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Test with torchrun: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as in mmseg/mmdet.
+set -euo pipefail
+if [[ $# -lt 3 ]]; then
+  echo "usage: $0 CONFIG CHECKPOINT GPUS [test.py args]" >&2; exit 2
+fi
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+PYTHONPATH="$HERE/..:${PYTHONPATH:-}" \
+exec "$PYTHON" -m torch.distributed.run \
+    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" --master_port="$PORT" \
+    "$HERE/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -1,0 +1,72 @@
+"""Count parameters and FLOPs of a config's model with mmengine's
+``get_model_complexity_info`` (as mmseg's and mmdet's get_flops tools do).
+
+Segmentation: the model's tensor forward (backbone + decode head) on one
+3xHxW input; parameters are given with and without the auxiliary head (the
+paper counts them without). Detection: backbone, neck and heads are reported
+separately, see ``count_detector``.
+"""
+import argparse
+
+import torch
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config, DictAction
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+
+from mmrep.utils import task_of
+
+
+def num_params(module):
+    return sum(p.numel() for p in module.parameters()) if module else 0
+
+
+def build_model(cfg):
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    from mmengine.registry import MODELS
+    model = MODELS.build(cfg.model)
+    return revert_sync_batchnorm(model).eval()
+
+
+@torch.no_grad()
+def count_segmentor(model, shape):
+    """Params (all, and without the auxiliary head) and FLOPs of the
+    backbone + decode head forward at ``shape`` = (H, W)."""
+    aux = getattr(model, 'auxiliary_head', None)
+    total_params = num_params(model)
+    inputs = torch.rand(1, 3, *shape)
+    flops = get_model_complexity_info(
+        model, inputs=(inputs, ), show_table=False, show_arch=False)['flops']
+    return dict(params=total_params - num_params(aux),
+                params_with_aux=total_params,
+                backbone_params=num_params(model.backbone), flops=flops)
+
+
+def count(cfg, shape):
+    if task_of(cfg) == 'seg':
+        return count_segmentor(build_model(cfg), shape)
+    from mmrep.analysis import count_detector
+    return count_detector(build_model(cfg), shape)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 2048],
+                        metavar=('H', 'W'), help='input size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    result = count(cfg, tuple(args.shape))
+    print(f'config: {args.config}\ninput: 3x{args.shape[0]}x{args.shape[1]}')
+    for key, value in result.items():
+        unit = 'GFLOPs' if 'flops' in key else 'M'
+        scale = 1e9 if 'flops' in key else 1e6
+        print(f'{key}: {value / scale:.2f}{unit}')
+    return result
+
+
+if __name__ == '__main__':
+    main()

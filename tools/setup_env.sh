@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtualenv and install the pinned OpenMMLab stack.
+# mmcv 2.1.0 is built from source once with its compiled ops; the wheel is cached in
+# $MMREP_WHEEL_CACHE (default ~/.cache/mmrep/wheels) so later clones reuse it.
+set -euo pipefail
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+WHEELS=${MMREP_WHEEL_CACHE:-$HOME/.cache/mmrep/wheels}
+STAMP="$VENV/.mmrep-stack-v1"
+
+step() { echo "[setup] $*"; }
+fail() { echo "[setup] FAILED at step: $1" >&2; echo "[setup] $2" >&2; exit 1; }
+
+if [[ -f "$STAMP" ]]; then
+  step "reusing $VENV (stack already installed); refreshing the editable mmrep install"
+  "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e . \
+    || fail "pip install -e ." "could not install mmrep itself; see pip's message above"
+  exit 0
+fi
+
+step "creating virtualenv $VENV"
+[[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV" \
+  || fail "venv" "'$PYTHON -m venv' failed; install python3-venv"
+PIP="$VENV/bin/pip"
+
+step "installing build tools and torch"
+"$PIP" install -q 'pip>=23' 'setuptools>=77,<82' wheel ninja \
+  || fail "build tools" "pip could not install setuptools<82/wheel/ninja"
+"$PIP" install -q "torch==${TORCH_VERSION:-2.13.0}" \
+  || fail "torch" "pip could not install torch==${TORCH_VERSION:-2.13.0}"
+
+step "installing mmengine and the runtime requirements"
+"$PIP" install -q -r requirements.txt \
+  || fail "requirements" "pip could not install requirements.txt"
+
+mkdir -p "$WHEELS"
+MMCV_WHEEL=$(ls "$WHEELS"/mmcv-2.1.0-*.whl 2>/dev/null | head -n1 || true)
+if [[ -z "$MMCV_WHEEL" ]]; then
+  step "building mmcv 2.1.0 with compiled ops (about 12 minutes on 2 cores; cached in $WHEELS)"
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} "$PIP" wheel --no-deps --no-build-isolation \
+    -w "$WHEELS" mmcv==2.1.0 \
+    || fail "mmcv build" "building mmcv 2.1.0 from source failed (needs gcc, g++, python headers)"
+  MMCV_WHEEL=$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -n1)
+else
+  step "using cached mmcv wheel $MMCV_WHEEL"
+fi
+"$PIP" install -q "$MMCV_WHEEL" || fail "mmcv install" "could not install $MMCV_WHEEL"
+
+step "installing mmsegmentation 1.2.2 and mmdet 3.3.0"
+"$PIP" install -q -r requirements/openmmlab.txt \
+  || fail "mmseg/mmdet" "pip could not install requirements/openmmlab.txt"
+
+step "installing mmrep (editable) and the test tools"
+"$PIP" install -q --no-deps --no-build-isolation -e . \
+  || fail "pip install -e ." "could not install mmrep itself"
+"$PIP" install -q -r requirements/tests.txt \
+  || fail "test tools" "pip could not install requirements/tests.txt"
+
+"$VENV/bin/python" -c "import mmcv.ops, mmseg, mmdet, mmrep" \
+  || fail "import check" "the installed stack does not import (see the traceback above)"
+touch "$STAMP"
+step "done: $("$VENV/bin/python" -c 'import torch, mmcv, mmseg, mmdet; print("torch", torch.__version__, "mmcv", mmcv.__version__, "mmseg", mmseg.__version__, "mmdet", mmdet.__version__)')"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Test on a Slurm cluster:
+#   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
+#   tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
+# GPUS_PER_NODE=0 runs on a CPU-only cluster (no --gres request).
+set -euo pipefail
+if [[ $# -lt 4 ]]; then
+  echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]" >&2
+  exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+CHECKPOINT=$4
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-""}
+PYTHON=${PYTHON:-python}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+if [[ "$GPUS_PER_NODE" -gt 0 ]]; then
+  GRES=(--gres="gpu:$GPUS_PER_NODE" --ntasks-per-node="$GPUS_PER_NODE")
+else
+  GRES=()
+fi
+# shellcheck disable=SC2086
+PYTHONPATH="$HERE/..:${PYTHONPATH:-}" \
+srun -p "$PARTITION" --job-name="$JOB_NAME" "${GRES[@]}" \
+    --ntasks="$GPUS" --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 \
+    $SRUN_ARGS \
+    "$PYTHON" -u "$HERE/test.py" "$CONFIG" "$CHECKPOINT" --launcher slurm \
+    "${@:5}"

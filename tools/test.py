@@ -1,0 +1,134 @@
+"""Test a checkpoint with an mmrep config: mIoU for segmentation configs,
+COCO bbox/segm mAP for detection configs (mmseg 1.x / mmdet 3.x options)."""
+import argparse
+import copy
+import os
+import os.path as osp
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmrep.engine import allow_mmengine_checkpoints
+from mmrep.utils import fall_back_to_bn_on_cpu, init_cpu_process_group, task_of
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the metrics are written')
+    parser.add_argument(
+        '--out', help='segmentation: folder for the predicted masks; '
+        'detection: a .pkl file for the raw results')
+    parser.add_argument('--show', action='store_true',
+                        help='show predictions in a window')
+    parser.add_argument('--show-dir', help='folder for painted predictions')
+    parser.add_argument('--wait-time', type=float, default=2)
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation (multi-scale + flip)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_visualization(cfg, args, task):
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        raise RuntimeError('--show/--show-dir need default_hooks.visualization'
+                           ' in the config')
+    hook = hooks.visualization
+    hook.draw = True
+    if args.show:
+        hook.show, hook.wait_time = True, args.wait_time
+    if args.show_dir:
+        if task == 'seg':
+            cfg.visualizer.save_dir = args.show_dir
+        else:
+            hook.test_out_dir = args.show_dir
+
+
+def default_det_tta(cfg):
+    """mmdet 3.x's default for configs without TTA settings: flip TTA of
+    the test pipeline, boxes merged by NMS."""
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(
+            type='DetTTAModel',
+            tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
+                         max_per_img=100))
+    if 'tta_pipeline' not in cfg:
+        pipeline = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+        pipeline[-1] = dict(
+            type='TestTimeAug',
+            transforms=[[dict(type='RandomFlip', prob=1.),
+                         dict(type='RandomFlip', prob=0.)],
+                        [dict(type='PackDetInputs',
+                              meta_keys=('img_id', 'img_path', 'ori_shape',
+                                         'img_shape', 'scale_factor', 'flip',
+                                         'flip_direction'))]])
+        cfg.tta_pipeline = pipeline
+
+
+def enable_tta(cfg, task):
+    if task == 'det':
+        default_det_tta(cfg)
+    elif 'tta_pipeline' not in cfg or 'tta_model' not in cfg:
+        raise RuntimeError('--tta needs tta_pipeline and tta_model in the '
+                           'config')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+
+
+def build_cfg(args):
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    task = task_of(cfg)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args, task)
+    if args.tta:
+        enable_tta(cfg, task)
+    if args.out and task == 'seg':
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+    if args.out and task == 'det' and not args.out.endswith(('.pkl',
+                                                             '.pickle')):
+        raise ValueError(f'--out {args.out!r}: detection results are written'
+                         f' as a .pkl or .pickle file')
+    cfg.load_from = args.checkpoint
+    return cfg, task
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
+                                f'exist')
+    cfg, task = build_cfg(args)
+    if init_cpu_process_group(args.launcher,
+                              cfg.env_cfg.get('dist_cfg', {}).get('backend',
+                                                                  'gloo')):
+        fall_back_to_bn_on_cpu(cfg)
+    allow_mmengine_checkpoints()
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(
+        cfg)
+    if args.out and task == 'det':
+        from mmdet.evaluation import DumpDetResults
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out))
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
