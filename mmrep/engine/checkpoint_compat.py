@@ -2,33 +2,45 @@
 
 torch >= 2.6 loads with ``weights_only=True`` by default; mmengine 0.10.7
 checkpoints hold a few non-tensor objects (the message hub's
-``HistoryBuffer`` with numpy arrays and scalars), so ``--resume`` fails.
-Rather than turning weights-only loading off, we allow exactly those types.
+``HistoryBuffer`` with numpy arrays, numpy scalars, and the buffer class's
+statistics methods, pickled as ``getattr(HistoryBuffer, 'mean')``), so ``--resume``
+fails. Rather than turning weights-only loading off, we allow exactly those
+types, and a ``getattr`` that only reaches a HistoryBuffer's statistics.
 """
 import numpy as np
 import torch
 
 
 def _numpy_globals():
-    allowed = [np.ndarray, np.dtype, np.core.multiarray._reconstruct
-               if hasattr(np, 'core') else None]
-    try:  # numpy >= 1.25 / 2.x
+    try:  # numpy 2.x
         from numpy._core.multiarray import _reconstruct, scalar
-        allowed += [_reconstruct, scalar]
-    except ImportError:
+    except ImportError:  # numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-        allowed += [_reconstruct, scalar]
-    # dtype classes (numpy.dtypes.Float64DType, ...) and scalar types.
-    allowed += [type(np.dtype(t)) for t in np.sctypeDict.values()
-                if isinstance(t, type)]
-    allowed += [t for t in set(np.sctypeDict.values()) if isinstance(t, type)]
-    return [a for a in allowed if a is not None]
+    dtypes = {np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32,
+                                     np.int64, np.uint8, np.float16,
+                                     np.float32, np.float64)}
+    return [_reconstruct, scalar, np.ndarray, np.dtype] + [
+        type(d) for d in dtypes]
+
+
+_STATISTICS = ('min', 'max', 'mean', 'current')
+
+
+def _history_buffer_getattr(obj, name):
+    """``getattr`` restricted to what HistoryBuffer pickles."""
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in _STATISTICS:
+        return getattr(obj, name)
+    raise RuntimeError(f'refusing getattr({type(obj).__name__}, {name!r}) '
+                       f'while loading a checkpoint')
 
 
 def allow_mmengine_checkpoints():
     """Add the types of mmengine's resume checkpoints to torch's
-    weights-only allow-list (a no-op on torch < 2.4)."""
+    weights-only allow-list (a no-op on torch < 2.6, which unpickles)."""
     if not hasattr(torch.serialization, 'add_safe_globals'):
         return
     from mmengine.logging import HistoryBuffer
-    torch.serialization.add_safe_globals([HistoryBuffer] + _numpy_globals())
+    torch.serialization.add_safe_globals(
+        [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] +
+        _numpy_globals())
