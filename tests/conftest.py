@@ -33,3 +33,11 @@ def toy_ade(tmp_path_factory):
     out = tmp_path_factory.mktemp('data') / 'toy_ade'
     run_tool('tools/make_toy_data.py', '--task', 'seg', '--out', str(out))
     return str(out)
+
+
+@pytest.fixture(scope='session')
+def toy_coco(tmp_path_factory):
+    """The toy COCO-format dataset, written once per test session."""
+    out = tmp_path_factory.mktemp('data') / 'toy_coco'
+    run_tool('tools/make_toy_data.py', '--task', 'det', '--out', str(out))
+    return str(out)

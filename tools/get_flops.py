@@ -4,7 +4,8 @@
 Segmentation: the model's tensor forward (backbone + decode head) on one
 3xHxW input; parameters are given with and without the auxiliary head (the
 paper counts them without). Detection: backbone, neck and heads are reported
-separately, see ``count_detector``.
+separately; a two-stage model's RoI heads are counted on --num-proposals
+proposals (default 1000), see ``mmrep.analysis.complexity``.
 """
 import argparse
 
@@ -14,6 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
+from mmrep.analysis import DEFAULT_PROPOSALS, count_detector
 from mmrep.utils import task_of
 
 
@@ -42,11 +44,10 @@ def count_segmentor(model, shape):
                 backbone_params=num_params(model.backbone), flops=flops)
 
 
-def count(cfg, shape):
+def count(cfg, shape, num_proposals=DEFAULT_PROPOSALS):
     if task_of(cfg) == 'seg':
         return count_segmentor(build_model(cfg), shape)
-    from mmrep.analysis import count_detector
-    return count_detector(build_model(cfg), shape)
+    return count_detector(build_model(cfg), shape, num_proposals)
 
 
 def main(argv=None):
@@ -54,17 +55,24 @@ def main(argv=None):
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 2048],
                         metavar=('H', 'W'), help='input size')
+    parser.add_argument('--num-proposals', type=int,
+                        default=DEFAULT_PROPOSALS,
+                        help='proposals fed to two-stage RoI heads')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    result = count(cfg, tuple(args.shape))
+    cfg.model.backbone.pop('init_cfg', None)  # weights do not change counts
+    result = count(cfg, tuple(args.shape), args.num_proposals)
     print(f'config: {args.config}\ninput: 3x{args.shape[0]}x{args.shape[1]}')
     for key, value in result.items():
-        unit = 'GFLOPs' if 'flops' in key else 'M'
-        scale = 1e9 if 'flops' in key else 1e6
-        print(f'{key}: {value / scale:.2f}{unit}')
+        if key.endswith('flops'):
+            print(f'{key}: {value / 1e9:.2f} GFLOPs')
+        elif key.endswith('params'):
+            print(f'{key}: {value / 1e6:.2f}M')
+        else:
+            print(f'{key}: {value}')
     return result
 
 

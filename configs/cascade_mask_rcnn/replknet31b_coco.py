@@ -17,7 +17,11 @@ model = dict(
         with_cp=True,
         init_cfg=dict(type='Pretrained',
                       checkpoint='checkpoints/RepLKNet-31B_ImageNet-1K_224.pth')),
-    neck=dict(in_channels=[128, 256, 512, 1024]))
+    neck=dict(in_channels=[128, 256, 512, 1024]),
+    # mmdet's cascade base keeps only anchors fully inside the image, which
+    # crashes on images smaller than the smallest anchor; allow all anchors,
+    # as mmdet 3.x's Mask R-CNN does.
+    train_cfg=dict(rpn=dict(allowed_border=-1)))
 # mmdet 2.x's schedule_1x warm-up, as the official config inherits it.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,

@@ -36,16 +36,19 @@ model = dict(
         rcnn=dict(max_per_img=20)))
 
 data_root = 'data/toy_coco/'
+image_size = (128, 128)
 metainfo = dict(classes=('square', 'circle', 'triangle'),
                 palette=[(220, 40, 40), (40, 200, 40), (40, 40, 210)])
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',

@@ -7,7 +7,7 @@ from mmengine.structures import PixelData
 
 from .helpers import config_id, configs, load, shrink_backbone
 
-SEG_CONFIGS = configs('upernet', exclude='toy_')
+SEG_CONFIGS = configs('upernet')
 
 
 def build(cfg):

@@ -16,3 +16,38 @@ def test_upernet_31b_ade20k_params_and_flops_match_the_paper():
     assert abs(result['flops'] / 1e9 - 1174) < 5, result
     assert abs(result['backbone_params'] / 1e6 - 78.84) < 0.01, result
     assert result['params_with_aux'] > result['params']
+
+
+def test_fcos_31b_params_and_flops_match_the_paper():
+    cfg = Config.fromfile(f'{ROOT}/configs/fcos/replknet31b_coco.py')
+    cfg.model.backbone.init_cfg = None
+    result = get_flops.count(cfg, (800, 1280))
+    assert abs(result['params'] / 1e6 - 87.2) < 0.1, result
+    assert abs(result['flops'] / 1e9 - 436) < 2, result  # paper: 437G
+    parts = ('backbone_flops', 'neck_flops', 'dense_head_flops')
+    assert result['flops'] == sum(result[p] for p in parts)
+
+
+def test_two_stage_head_flops_grow_linearly_with_the_proposals():
+    """The documented convention: RoI heads counted per stated proposal
+    count; bbox heads see all proposals, mask heads the first 100."""
+    from mmrep.utils import replace_sync_bn
+    cfg = Config.fromfile(
+        f'{ROOT}/configs/cascade_mask_rcnn/replknet31b_coco.py')
+    cfg.model.backbone.update(init_cfg=None, arch=dict(
+        large_kernel_sizes=[7, 7, 5, 5], layers=[1, 1, 1, 1],
+        channels=[8, 16, 32, 64], small_kernel=3, dw_ratio=1))
+    cfg.model.neck.in_channels = [8, 16, 32, 64]
+    replace_sync_bn(cfg.model)
+    roi = {n: get_flops.count(cfg, (128, 160), n)
+           for n in (150, 300, 600)}
+    for n, result in roi.items():
+        assert result['num_proposals'] == n
+        parts = [v for k, v in result.items()
+                 if k.endswith('_flops') and k != 'flops']
+        assert result['flops'] == sum(parts)
+    step = [roi[300]['roi_head_flops'] - roi[150]['roi_head_flops'],
+            roi[600]['roi_head_flops'] - roi[300]['roi_head_flops']]
+    assert step[0] > 0
+    assert abs(step[1] / step[0] - 2) < 1e-6
+    assert roi[150]['backbone_flops'] == roi[600]['backbone_flops']

@@ -1,0 +1,118 @@
+"""Every shipped detection config loads and builds; FCOS, Mask R-CNN and
+Cascade Mask R-CNN train a step and predict with real mmcv ops."""
+import pytest
+import torch
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+from .helpers import config_id, configs, load, shrink_backbone
+
+DET_CONFIGS = (configs('fcos') + configs('mask_rcnn') +
+               configs('cascade_mask_rcnn'))
+# Paper parameter counts (millions) of the models that have one.
+PAPER_PARAMS = {'fcos/replknet31b_coco.py': 87,
+                'cascade_mask_rcnn/replknet31b_coco.py': 137,
+                'cascade_mask_rcnn/replknet31b-in22k_coco.py': 137,
+                'cascade_mask_rcnn/replknet31l-in22k_coco.py': 229,
+                'cascade_mask_rcnn/replknetxl_coco.py': 392}
+STEP_CONFIGS = [p for p in DET_CONFIGS
+                if p.endswith(('fcos/replknet31b_coco.py',
+                               'mask_rcnn/replknet31b_coco.py',
+                               'cascade_mask_rcnn/replknet31b_coco.py'))]
+
+
+def build(cfg):
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    return MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('path', DET_CONFIGS, ids=config_id)
+def test_paper_config_builds_with_the_paper_parameter_count(path):
+    cfg = load(path)
+    assert cfg.default_scope == 'mmdet'
+    backbone = cfg.model.backbone
+    assert backbone.type == 'RepLKNet' and backbone.with_cp
+    assert backbone.norm_cfg.type == 'SyncBN'
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0
+    backbone.init_cfg = None
+    with torch.device('meta'):
+        model = build(cfg)
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    key = '/'.join(path.split('/')[-2:])
+    if key in PAPER_PARAMS:
+        assert abs(params - PAPER_PARAMS[key]) / PAPER_PARAMS[key] < 0.02
+
+
+def toy_batch(toy_coco, num=2):
+    """``num`` toy training images with boxes and masks, mmdet-packed."""
+    from mmdet.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
+    init_default_scope('mmdet')
+    dataset = DATASETS.build(dict(
+        type='CocoDataset', data_root=toy_coco,
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='train/'),
+        metainfo=dict(classes=('square', 'circle', 'triangle')),
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='LoadAnnotations', with_bbox=True,
+                       with_mask=True),
+                  dict(type='Resize', scale=(128, 128), keep_ratio=True),
+                  dict(type='PackDetInputs')]))
+    return pseudo_collate([dataset[i] for i in range(num)])
+
+
+def shrunk_model(path):
+    cfg = load(path)
+    cfg.model.neck.in_channels = shrink_backbone(cfg)
+    model = build(cfg)
+    return cfg, model
+
+
+def train_step(cfg, model, data):
+    model.train()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = [p.detach().clone() for p in model.backbone.parameters()]
+    log_vars = model.train_step(data, optim_wrapper)
+    assert torch.isfinite(log_vars['loss'])
+    assert any(not torch.equal(a, b)
+               for a, b in zip(before, model.backbone.parameters()))
+
+
+@pytest.mark.parametrize('path', STEP_CONFIGS, ids=config_id)
+def test_train_step_and_prediction_with_a_shrunken_backbone(path, toy_coco):
+    torch.manual_seed(0)
+    cfg, model = shrunk_model(path)
+    data = toy_batch(toy_coco)
+    train_step(cfg, model, data)
+    model.eval()
+    with torch.no_grad():
+        results = model.test_step(data)
+    assert len(results) == 2
+    pred = results[0].pred_instances
+    assert pred.bboxes.shape[1] == 4 and len(pred.scores) == len(pred.labels)
+    if 'mask' in path:
+        assert pred.masks.shape[1:] == data['inputs'][0].shape[1:]
+
+
+@pytest.mark.parametrize('path', STEP_CONFIGS, ids=config_id)
+def test_empty_annotations_and_images_smaller_than_the_stride(path, toy_coco):
+    from mmengine.structures import InstanceData
+    torch.manual_seed(0)
+    cfg, model = shrunk_model(path)
+    data = toy_batch(toy_coco)
+    # First image: no objects at all.
+    empty = data['data_samples'][0]
+    empty.gt_instances = empty.gt_instances[torch.zeros(
+        len(empty.gt_instances), dtype=torch.bool)]
+    # Second image: 20x24 pixels, smaller than the coarsest stride (128).
+    small = data['data_samples'][1]
+    data['inputs'][1] = data['inputs'][1][:, :20, :24].contiguous()
+    small.set_metainfo(dict(img_shape=(20, 24), ori_shape=(20, 24)))
+    gt = small.gt_instances
+    small.gt_instances = InstanceData(
+        bboxes=type(gt.bboxes)(torch.tensor([[2., 3., 18., 17.]])),
+        labels=gt.labels[:1],
+        masks=gt.masks[:1].crop(torch.tensor([0, 0, 24, 20]).numpy()))
+    train_step(cfg, model, data)

@@ -1,0 +1,75 @@
+"""The toy instance-segmentation job end to end through the real tools."""
+import os.path as osp
+import pickle
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from toy_demo import latest_test_metrics
+
+from ..conftest import ROOT, run_tool
+
+CONFIG = 'configs/mask_rcnn/replknet-tiny_toy-coco.py'
+
+
+def data_options(root):
+    root = root.rstrip('/') + '/'
+    return ([f'{split}_dataloader.dataset.data_root={root}'
+             for split in ('train', 'val', 'test')] +
+            [f'{split}_evaluator.ann_file={root}annotations/'
+             'instances_val.json' for split in ('val', 'test')])
+
+
+@pytest.fixture(scope='module')
+def trained(toy_coco, tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp('toy_coco_train'))
+    run_tool('tools/train.py', CONFIG, '--work-dir', work_dir,
+             '--cfg-options', *data_options(toy_coco))
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def untrained_checkpoint(path):
+    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    torch.save({'state_dict': model.state_dict()}, path)
+
+
+def test_trained_toy_model_beats_an_untrained_one(trained, toy_coco,
+                                                  tmp_path):
+    untrained = str(tmp_path / 'untrained.pth')
+    untrained_checkpoint(untrained)
+    maps = {}
+    for name, ckpt in (('trained', trained), ('untrained', untrained)):
+        work_dir = str(tmp_path / name)
+        run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', work_dir,
+                 '--cfg-options', *data_options(toy_coco))
+        maps[name] = latest_test_metrics(work_dir)
+    assert maps['trained']['coco/bbox_mAP'] >= \
+        maps['untrained']['coco/bbox_mAP'] + 0.15, maps
+    assert maps['trained']['coco/segm_mAP'] > \
+        maps['untrained']['coco/segm_mAP'] + 0.1, maps
+
+
+def test_out_pkl_and_tta(trained, toy_coco, tmp_path):
+    out = tmp_path / 'results.pkl'
+    proc = run_tool('tools/test.py', CONFIG, trained, '--out', str(out),
+                    '--work-dir', str(tmp_path / 'a'),
+                    '--cfg-options', *data_options(toy_coco))
+    assert 'coco/segm_mAP' in proc.stdout
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 24 and 'pred_instances' in results[0]
+    proc = run_tool('tools/test.py', CONFIG, trained, '--tta',
+                    '--work-dir', str(tmp_path / 'b'),
+                    '--cfg-options', *data_options(toy_coco))
+    assert 'coco/bbox_mAP' in proc.stdout
+    bad = run_tool('tools/test.py', CONFIG, trained, '--out', 'x.json',
+                   check=False)
+    assert bad.returncode != 0 and '.pkl' in bad.stdout
