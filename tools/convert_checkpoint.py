@@ -13,7 +13,7 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
@@ -24,6 +24,8 @@ from mmrep.models import RepLKNet
 def target_model(args):
     if args.config:
         cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         from mmengine.registry import MODELS
         cfg.model.backbone.pop('init_cfg', None)
@@ -42,6 +44,9 @@ def main(argv=None):
     parser.add_argument('dst', help='where to write the result')
     parser.add_argument('--config', help='check a downstream checkpoint '
                         'against this config\'s model')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='with --config: override config entries (e.g. '
+                        'num_classes of a fine-tuned model)')
     parser.add_argument('--arch', help='check ImageNet weights against this '
                         'RepLKNet arch (31B, 31L, XL, ...)')
     parser.add_argument('--stage-norms', action='store_true',

@@ -76,6 +76,14 @@ def default_det_tta(cfg):
 
 def enable_tta(cfg, task):
     if task == 'det':
+        if (cfg.model.get('roi_head') or {}).get('mask_head'):
+            raise ValueError(
+                '--tta: mmdet 3.x test-time augmentation (DetTTAModel) '
+                'merges boxes only; this config has a mask head. Use it '
+                'with box models (FCOS, Faster R-CNN), or drop the mask '
+                'head: --cfg-options model.roi_head.mask_head=None '
+                'model.roi_head.mask_roi_extractor=None '
+                'test_evaluator.metric=bbox')
         default_det_tta(cfg)
     elif 'tta_pipeline' not in cfg or 'tta_model' not in cfg:
         raise RuntimeError('--tta needs tta_pipeline and tta_model in the '

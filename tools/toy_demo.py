@@ -14,6 +14,7 @@ import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG_CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
+DET_CONFIG = 'configs/mask_rcnn/replknet-tiny_toy-coco.py'
 
 
 def run(cmd):
@@ -53,24 +54,39 @@ def majority_miou(data_root, num_classes=4):
     return float(np.nanmean(iou) * 100)
 
 
-def seg_demo(py, work_root):
-    data_root = osp.join(ROOT, 'data', 'toy_ade')
+def train_and_test(py, task, config, work_dir):
+    """Make the toy data if absent, train, test; return the metrics."""
+    data_root = osp.join(ROOT, 'data', 'toy_ade' if task == 'seg'
+                         else 'toy_coco')
     if not osp.isdir(data_root):
-        run([py, 'tools/make_toy_data.py', '--task', 'seg', '--out',
+        run([py, 'tools/make_toy_data.py', '--task', task, '--out',
              data_root])
-    work_dir = osp.join(work_root, 'toy_ade')
-    run([py, 'tools/train.py', SEG_CONFIG, '--work-dir', work_dir])
+    run([py, 'tools/train.py', config, '--work-dir', work_dir])
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     test_dir = osp.join(work_dir, 'test')
-    run([py, 'tools/test.py', SEG_CONFIG, checkpoint, '--work-dir',
-         test_dir])
-    miou = latest_test_metrics(test_dir)['mIoU']
+    run([py, 'tools/test.py', config, checkpoint, '--work-dir', test_dir])
+    return latest_test_metrics(test_dir), data_root
+
+
+def seg_demo(py, work_root):
+    metrics, data_root = train_and_test(py, 'seg', SEG_CONFIG,
+                                        osp.join(work_root, 'toy_ade'))
+    miou = metrics['mIoU']
     baseline = majority_miou(data_root)
     print(f'\n[demo] toy ADE20K validation mIoU: {miou:.2f} '
           f'(majority-class predictor: {baseline:.2f}, '
           f'ratio {miou / baseline:.2f}x)\n', flush=True)
     return dict(mIoU=miou, majority_mIoU=baseline)
+
+
+def det_demo(py, work_root):
+    metrics, _ = train_and_test(py, 'det', DET_CONFIG,
+                                osp.join(work_root, 'toy_coco'))
+    bbox, segm = metrics['coco/bbox_mAP'], metrics['coco/segm_mAP']
+    print(f'\n[demo] toy COCO validation (Mask R-CNN): bbox mAP {bbox:.3f}, '
+          f'segm mAP {segm:.3f}\n', flush=True)
+    return dict(bbox_mAP=bbox, segm_mAP=segm)
 
 
 def main(argv=None):
@@ -80,7 +96,8 @@ def main(argv=None):
     parser.add_argument('--json', help='write the demo metrics here')
     args = parser.parse_args(argv)
     py = sys.executable
-    results = dict(seg=seg_demo(py, args.work_dir))
+    results = dict(seg=seg_demo(py, args.work_dir),
+                   det=det_demo(py, args.work_dir))
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:

@@ -1,9 +1,10 @@
 """tools/convert_checkpoint.py on checkpoints written in the official formats."""
+import argparse
 from collections import OrderedDict
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
@@ -104,3 +105,64 @@ def test_conversion_refuses_a_checkpoint_of_another_model(
     assert 'missing keys: decode_head.conv_seg.weight' in proc.stdout
     assert 'decode_head.conv_seg.bias: checkpoint (19,) vs model (150,)' in \
         proc.stdout
+
+
+def parse_cfg_options(options):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(['--cfg-options', *options]).cfg_options
+
+
+# Three-class versions of the paper detectors (the toy data's classes).
+THREE_CLASSES = {
+    'fcos/replknet31b_coco.py': [
+        'model.bbox_head.num_classes=3', 'model.test_cfg.score_thr=0.0'],
+    'cascade_mask_rcnn/replknet31b_coco.py': [
+        *[f'model.roi_head.bbox_head.{i}.num_classes=3' for i in range(3)],
+        'model.roi_head.mask_head.num_classes=3',
+        'model.test_cfg.rcnn.score_thr=0.0'],
+}
+
+
+@pytest.mark.parametrize('config', sorted(THREE_CLASSES))
+def test_official_mmdet2_checkpoint_converts_and_tests(config, toy_coco,
+                                                       tmp_path):
+    """A 3-class model fine-tuned with the official mmdet 2.x code: convert
+    it, then test it with the paper config on the toy COCO data."""
+    options = THREE_CLASSES[config]
+    config = f'{ROOT}/configs/{config}'
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(parse_cfg_options(options))
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    cfg.model.backbone.init_cfg = None
+    torch.manual_seed(0)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model.init_weights()  # random, with the heads' score priors
+    state = model.state_dict()
+    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
+    torch.save({'meta': {'mmdet_version': '2.25.0', 'epoch': 36,
+                         'CLASSES': ('square', 'circle', 'triangle')},
+                'state_dict': {'module.' + k: v for k, v in state.items()},
+                'optimizer': {'state': {}, 'param_groups': []}}, src)
+    proc = run_tool('tools/convert_checkpoint.py', str(src), str(dst),
+                    '--config', config, '--cfg-options', *options)
+    assert 'checked' in proc.stdout
+    assert torch.load(dst, weights_only=True)['state_dict'].keys() == \
+        state.keys()
+    root = toy_coco.rstrip('/') + '/'
+    proc = run_tool(
+        'tools/test.py', config, str(dst), '--work-dir', str(tmp_path),
+        '--cfg-options', f'test_dataloader.dataset.data_root={root}',
+        'test_dataloader.dataset.ann_file=annotations/instances_val.json',
+        'test_dataloader.dataset.data_prefix.img=val/',
+        "test_dataloader.dataset.metainfo.classes=('square','circle',"
+        "'triangle')",
+        'test_dataloader.dataset.indices=2',
+        'test_dataloader.dataset.pipeline.1.scale=(160,128)',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        f'test_evaluator.ann_file={root}annotations/instances_val.json',
+        *options)
+    assert 'coco/bbox_mAP' in proc.stdout
+    assert 'missing keys' not in proc.stdout.lower()
