@@ -13,6 +13,7 @@ demo: setup
 	@$(PY) tools/toy_demo.py
 
 test: setup
+	@bash tools/install_slurm.sh
 	@$(PY) -m pytest $(PYTEST_ARGS) tests
 
 clean:

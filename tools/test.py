@@ -10,7 +10,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmrep.engine import allow_mmengine_checkpoints
-from mmrep.utils import fall_back_to_bn_on_cpu, init_cpu_process_group, task_of
+from mmrep.utils import (init_cpu_process_group, prepare_cpu_distributed,
+                         task_of)
 
 
 def parse_args(argv=None):
@@ -127,7 +128,7 @@ def main(argv=None):
     if init_cpu_process_group(args.launcher,
                               cfg.env_cfg.get('dist_cfg', {}).get('backend',
                                                                   'gloo')):
-        fall_back_to_bn_on_cpu(cfg)
+        prepare_cpu_distributed(cfg)
     allow_mmengine_checkpoints()
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(
         cfg)

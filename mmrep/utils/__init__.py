@@ -1,5 +1,5 @@
-from .config import fall_back_to_bn_on_cpu, replace_sync_bn, task_of
+from .config import prepare_cpu_distributed, replace_sync_bn, task_of
 from .dist import init_cpu_process_group, slurm_to_torch_env
 
-__all__ = ['fall_back_to_bn_on_cpu', 'replace_sync_bn', 'task_of',
+__all__ = ['prepare_cpu_distributed', 'replace_sync_bn', 'task_of',
            'init_cpu_process_group', 'slurm_to_torch_env']

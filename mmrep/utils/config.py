@@ -29,10 +29,21 @@ def replace_sync_bn(node):
     return count
 
 
-def fall_back_to_bn_on_cpu(cfg):
-    """Multi-process CPU runs: SyncBN -> BN, with a warning saying so."""
+def prepare_cpu_distributed(cfg):
+    """Adapt a config to several CPU processes (gloo).
+
+    * SyncBN cannot run on CPU tensors: every SyncBN norm config becomes BN
+      (statistics per process), with a warning saying so.
+    * mmengine wraps the model in DDP with ``device_ids=[LOCAL_RANK]``, which
+      torch refuses for CPU modules: ask for ``device_ids=None`` instead.
+    """
     count = replace_sync_bn(cfg.model)
     if count:
         warnings.warn(f'SyncBN cannot run on CPU processes: replaced {count} '
                       f'SyncBN norm configs by BN (statistics per process)')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
     return count
