@@ -1,8 +1,15 @@
+import os
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
+import torch
+
+# Without a GPU, Triton kernels run in its interpreter (must be set before
+# triton is imported anywhere).
+if not torch.cuda.is_available():
+    os.environ.setdefault('TRITON_INTERPRET', '1')
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(ROOT, 'tools')

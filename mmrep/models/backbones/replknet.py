@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
+from mmrep.ops import IMPLS
 from mmrep.registry import MODELS
 from ..layers import RepLKNetStage, ReparamLargeKernelConv, conv_bn
 
@@ -54,6 +55,10 @@ class RepLKNet(BaseModule):
             map (official RepLKNet-XL downstream). Defaults to False.
         deploy (bool): Build the re-parameterized form directly (one biased
             large-kernel conv per block). Defaults to False.
+        large_kernel_impl (str): Implementation of the large depthwise
+            convs: 'auto' (fastest measured for the device, dtype and shape;
+            PyTorch on the CPU), 'torch' or 'triton'. See :mod:`mmrep.ops`.
+            Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): Initialization config;
             ``dict(type='Pretrained', checkpoint=PATH)`` loads weights.
     """
@@ -85,9 +90,13 @@ class RepLKNet(BaseModule):
                  norm_eval=False,
                  norm_intermediate_features=False,
                  deploy=False,
+                 large_kernel_impl='auto',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.arch = self._parse_arch(arch)
+        if large_kernel_impl not in IMPLS:
+            raise ValueError(f'large_kernel_impl must be one of {IMPLS}, got '
+                             f'{large_kernel_impl!r}')
         kernels, layers, channels, small_kernel, dw_ratio = (
             self.arch[k] for k in ARCH_KEYS)
         self.num_stages = len(layers)
@@ -119,7 +128,7 @@ class RepLKNet(BaseModule):
                 rates[first:first + num_blocks], dw_ratio=dw_ratio,
                 ffn_ratio=ffn_ratio, norm_cfg=norm_cfg, with_cp=with_cp,
                 norm_intermediate_features=norm_intermediate_features,
-                deploy=deploy))
+                deploy=deploy, impl=large_kernel_impl))
             if i < self.num_stages - 1:
                 c_next = channels[i + 1]
                 self.transitions.append(nn.Sequential(

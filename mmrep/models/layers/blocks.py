@@ -25,17 +25,19 @@ class RepLKBlock(nn.Module):
         drop_path (float): Stochastic depth rate.
         norm_cfg (dict): Config of the norm layers.
         deploy (bool): Build the re-parameterized large-kernel conv.
+        impl (str): Large-kernel conv implementation (see :mod:`mmrep.ops`).
     """
 
     def __init__(self, channels, dw_channels, kernel_size, small_kernel,
-                 drop_path=0., norm_cfg=dict(type='BN'), deploy=False):
+                 drop_path=0., norm_cfg=dict(type='BN'), deploy=False,
+                 impl='auto'):
         super().__init__()
         self.prelkb_bn = build_norm_layer(norm_cfg, channels)[1]
         self.pw1 = conv_bn(channels, dw_channels, 1, norm_cfg=norm_cfg,
                            act=True)
         self.large_kernel = ReparamLargeKernelConv(
             dw_channels, kernel_size, small_kernel, norm_cfg=norm_cfg,
-            deploy=deploy)
+            deploy=deploy, impl=impl)
         self.lk_nonlinear = nn.ReLU()
         self.pw2 = conv_bn(dw_channels, channels, 1, norm_cfg=norm_cfg)
         self.drop_path = _drop_path(drop_path)
@@ -89,19 +91,21 @@ class RepLKNetStage(nn.Module):
         with_cp (bool): Non-reentrant gradient checkpointing per block.
         norm_intermediate_features (bool): Use BN as the output norm.
         deploy (bool): Build the re-parameterized large-kernel convs.
+        impl (str): Large-kernel conv implementation (see :mod:`mmrep.ops`).
     """
 
     def __init__(self, channels, num_blocks, kernel_size, small_kernel,
                  drop_path_rates, dw_ratio=1, ffn_ratio=4,
                  norm_cfg=dict(type='BN'), with_cp=False,
-                 norm_intermediate_features=False, deploy=False):
+                 norm_intermediate_features=False, deploy=False,
+                 impl='auto'):
         super().__init__()
         self.with_cp = with_cp
         blocks = []
         for rate in drop_path_rates:
             blocks.append(RepLKBlock(
                 channels, int(channels * dw_ratio), kernel_size, small_kernel,
-                rate, norm_cfg=norm_cfg, deploy=deploy))
+                rate, norm_cfg=norm_cfg, deploy=deploy, impl=impl))
             blocks.append(ConvFFN(
                 channels, int(channels * ffn_ratio), rate, norm_cfg=norm_cfg))
         assert len(blocks) == 2 * num_blocks

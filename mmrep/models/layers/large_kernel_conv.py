@@ -2,6 +2,7 @@
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmrep.ops import LargeKernelDWConv2d
 from .conv_bn import conv_bn, fuse_conv_bn
 
 
@@ -20,13 +21,16 @@ class ReparamLargeKernelConv(nn.Module):
         small_kernel (int | None): Odd small kernel size k <= K, or None.
         norm_cfg (dict): Config of the norm layers. Defaults to BN.
         deploy (bool): Build ``lkb_reparam`` directly. Defaults to False.
+        impl (str): Implementation of the large-kernel conv: 'auto', 'torch'
+            or 'triton' (see :mod:`mmrep.ops`). Defaults to 'auto'.
     """
 
     def __init__(self, channels, kernel_size, small_kernel,
-                 norm_cfg=dict(type='BN'), deploy=False):
+                 norm_cfg=dict(type='BN'), deploy=False, impl='auto'):
         super().__init__()
         self.kernel_size = kernel_size
         self.small_kernel = small_kernel
+        self.impl = impl
         if deploy:
             self.lkb_reparam = self._depthwise(channels, kernel_size, bias=True)
             return
@@ -39,10 +43,9 @@ class ReparamLargeKernelConv(nn.Module):
                 channels, channels, small_kernel, groups=channels,
                 norm_cfg=norm_cfg)
 
-    @staticmethod
-    def _depthwise(channels, kernel_size, bias):
-        return nn.Conv2d(channels, channels, kernel_size,
-                         padding=kernel_size // 2, groups=channels, bias=bias)
+    def _depthwise(self, channels, kernel_size, bias):
+        return LargeKernelDWConv2d(channels, kernel_size, bias=bias,
+                                   impl=self.impl)
 
     @property
     def deployed(self):

@@ -1,0 +1,3 @@
+from .timing import environment, markdown_table, time_ms, write_results
+
+__all__ = ['environment', 'markdown_table', 'time_ms', 'write_results']
