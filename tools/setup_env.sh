@@ -7,12 +7,14 @@ set -euo pipefail
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 WHEELS=${MMREP_WHEEL_CACHE:-$HOME/.cache/mmrep/wheels}
-STAMP="$VENV/.mmrep-stack-v1"
+STAMP="$VENV/.mmrep-stack"
+# The stack is reinstalled when any requirements file changes.
+WANT=$(cat requirements.txt requirements/*.txt | sha256sum | cut -d' ' -f1)
 
 step() { echo "[setup] $*"; }
 fail() { echo "[setup] FAILED at step: $1" >&2; echo "[setup] $2" >&2; exit 1; }
 
-if [[ -f "$STAMP" ]]; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
   step "reusing $VENV (stack already installed); refreshing the editable mmrep install"
   "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e . \
     || fail "pip install -e ." "could not install mmrep itself; see pip's message above"
@@ -59,5 +61,5 @@ step "installing mmrep (editable) and the test tools"
 
 "$VENV/bin/python" -c "import mmcv.ops, mmseg, mmdet, mmrep" \
   || fail "import check" "the installed stack does not import (see the traceback above)"
-touch "$STAMP"
+echo "$WANT" > "$STAMP"
 step "done: $("$VENV/bin/python" -c 'import torch, mmcv, mmseg, mmdet; print("torch", torch.__version__, "mmcv", mmcv.__version__, "mmseg", mmseg.__version__, "mmdet", mmdet.__version__)')"
