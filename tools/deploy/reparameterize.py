@@ -1,0 +1,65 @@
+"""Re-parameterize a trained model for deployment: merge every large-kernel
+branch (KxK conv-BN + small conv-BN) into one biased conv, and write the
+deploy checkpoint with a deploy config that builds and loads it.
+
+  python tools/deploy/reparameterize.py CONFIG CHECKPOINT OUT_DIR
+  python tools/test.py OUT_DIR/<config>_deploy.py OUT_DIR/<config>_deploy.pth
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from mmrep.engine import allow_mmengine_checkpoints
+
+
+def build_trained(cfg, checkpoint):
+    """The config's model with the checkpoint loaded strictly, in eval."""
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    from mmengine.registry import MODELS
+    cfg.model.backbone.init_cfg = None
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    allow_mmengine_checkpoints()
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    return model.eval()
+
+
+def reparameterize(config, checkpoint, out_dir, cfg_options=None):
+    """Write ``<name>_deploy.pth`` and ``<name>_deploy.py`` into
+    ``out_dir``; return their paths."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    model = build_trained(cfg, checkpoint)
+    model.backbone.switch_to_deploy()
+    name = osp.splitext(osp.basename(config))[0]
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt_path = osp.join(out_dir, f'{name}_deploy.pth')
+    torch.save({'meta': dict(reparameterized_from=str(checkpoint)),
+                'state_dict': model.state_dict()}, ckpt_path)
+    cfg.model.backbone.deploy = True
+    cfg.load_from = ckpt_path
+    cfg_path = osp.join(out_dir, f'{name}_deploy.py')
+    cfg.dump(cfg_path)
+    return cfg_path, ckpt_path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('out_dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    cfg_path, ckpt_path = reparameterize(args.config, args.checkpoint,
+                                         args.out_dir, args.cfg_options)
+    print(f'deploy config: {cfg_path}\ndeploy checkpoint: {ckpt_path}')
+
+
+if __name__ == '__main__':
+    main()
