@@ -21,6 +21,8 @@ setup(
     long_description_content_type='text/markdown',
     license='MIT',
     packages=find_packages(include=['mmrep', 'mmrep.*']),
+    # mmrep/.mim links the configs and model index into the package, so
+    # installed users can inherit them as 'mmrep::upernet/...'.
     include_package_data=True,
     python_requires='>=3.8',
     install_requires=['mmengine>=0.10.0', 'mmcv>=2.0.0,<2.2.0', 'torch>=2.1'],

@@ -2,9 +2,13 @@
 
 Importing the package registers the backbone (and mmrep's engine parts) in
 mmrep's own registries and in mmseg's/mmdet's, so a config only needs
-``custom_imports=dict(imports=['mmrep'], allow_failed_imports=False)``.
+``custom_imports=dict(imports=['mmrep'], allow_failed_imports=False)``,
+and configs anywhere can inherit ``mmrep::upernet/replknet31b_ade20k.py``.
 """
 from . import engine, models  # noqa: F401  (registers modules)
+from .registry import register_config_scope
 from .version import __version__
+
+register_config_scope()
 
 __all__ = ['__version__']

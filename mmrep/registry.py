@@ -24,6 +24,17 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
 
 
+def register_config_scope():
+    """Let configs inherit mmrep's as ``mmrep::upernet/...`` bases.
+
+    mmengine resolves ``pkg::`` only for the packages in its
+    ``MODULE2PACKAGE`` table; once mmrep is imported (as mmrep's tools do)
+    its own configs, shipped in ``mmrep/.mim/configs``, resolve too.
+    """
+    from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE.setdefault('mmrep', 'mmrep')
+
+
 def register_into_downstream(registry_name, cls):
     """Register ``cls`` under its own name in mmseg's and mmdet's registry
     ``registry_name`` (e.g. 'MODELS'), for each of them that is installed."""
