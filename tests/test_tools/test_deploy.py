@@ -3,6 +3,7 @@ predicts what the trained one does."""
 import os.path as osp
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -42,11 +43,11 @@ def toy_batch(config, data_root, num=4):
     return pseudo_collate([ds[i] for i in range(num)])
 
 
-def deployed_and_trained(config, tmp_path):
+def deployed_and_trained(config, tmp_path, *options):
     ckpt = str(tmp_path / 'trained.pth')
     random_checkpoint(config, ckpt)
     proc = run_tool('tools/deploy/reparameterize.py', config, ckpt,
-                    str(tmp_path / 'deploy'))
+                    str(tmp_path / 'deploy'), *options)
     assert 'deploy config' in proc.stdout
     name = osp.splitext(osp.basename(config))[0]
     deploy_cfg = tmp_path / 'deploy' / f'{name}_deploy.py'
@@ -54,13 +55,18 @@ def deployed_and_trained(config, tmp_path):
     state = torch.load(deploy_ckpt, weights_only=True)['state_dict']
     assert any('lkb_reparam' in k for k in state)
     assert not any('lkb_origin' in k or 'small_conv' in k for k in state)
+    if options:  # --fuse-conv-bn: only the pre-block BNs are left
+        bns = {k.split('.')[-2] for k in state
+               if k.startswith('backbone.') and k.endswith('running_var')}
+        assert bns == {'prelkb_bn', 'preffn_bn'}, bns
     trained = build_trained(Config.fromfile(config), ckpt)
     deploy = build_trained(Config.fromfile(str(deploy_cfg)), str(deploy_ckpt))
     return trained, deploy
 
 
-def test_deploy_segmentor_predicts_the_same(toy_ade, tmp_path):
-    trained, deploy = deployed_and_trained(SEG, tmp_path)
+@pytest.mark.parametrize('options', [[], ['--fuse-conv-bn']], ids=str)
+def test_deploy_segmentor_predicts_the_same(options, toy_ade, tmp_path):
+    trained, deploy = deployed_and_trained(SEG, tmp_path, *options)
     batch = toy_batch(SEG, toy_ade)
     with torch.no_grad():
         a, b = trained.test_step(batch), deploy.test_step(batch)

@@ -11,7 +11,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmrep.checkpoint import load_backbone_checkpoint
 from mmrep.ops import IMPLS
 from mmrep.registry import MODELS
-from ..layers import RepLKNetStage, ReparamLargeKernelConv, conv_bn
+from ..layers import (RepLKNetStage, ReparamLargeKernelConv, conv_bn,
+                      fuse_conv_bn_units)
 
 _B = dict(layers=[2, 2, 18, 2], channels=[128, 256, 512, 1024], small_kernel=5,
           dw_ratio=1)
@@ -55,6 +56,10 @@ class RepLKNet(BaseModule):
             map (official RepLKNet-XL downstream). Defaults to False.
         deploy (bool): Build the re-parameterized form directly (one biased
             large-kernel conv per block). Defaults to False.
+        fuse_conv_bn (bool): Build with every conv-BN unit fused (conv with
+            bias, BN replaced by Identity), the form deploy checkpoints of
+            ``tools/deploy/reparameterize.py --fuse-conv-bn`` have.
+            Defaults to False.
         large_kernel_impl (str): Implementation of the large depthwise
             convs: 'auto' (fastest measured for the device, dtype and shape;
             PyTorch on the CPU), 'torch' or 'triton'. See :mod:`mmrep.ops`.
@@ -90,6 +95,7 @@ class RepLKNet(BaseModule):
                  norm_eval=False,
                  norm_intermediate_features=False,
                  deploy=False,
+                 fuse_conv_bn=False,
                  large_kernel_impl='auto',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -136,6 +142,8 @@ class RepLKNet(BaseModule):
                             act=True),
                     conv_bn(c_next, c_next, 3, stride=2, groups=c_next,
                             norm_cfg=norm_cfg, act=True)))
+        if fuse_conv_bn:
+            self.fuse_conv_bn()
         self._freeze_stages()
 
     # ------------------------------------------------------------- arguments
@@ -262,6 +270,12 @@ class RepLKNet(BaseModule):
         for module in self.modules():
             if isinstance(module, ReparamLargeKernelConv):
                 module.switch_to_deploy()
+        return self
+
+    def fuse_conv_bn(self):
+        """Fold every conv-BN unit's BN into its conv (running statistics);
+        the pre-block BNs (``prelkb_bn``, ``preffn_bn``) stay."""
+        fuse_conv_bn_units(self)
         return self
 
 

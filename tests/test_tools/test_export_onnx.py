@@ -1,0 +1,35 @@
+"""tools/deploy/export_onnx.py: onnxruntime reproduces PyTorch's logits."""
+import numpy as np
+import onnxruntime as ort
+import torch
+from mmengine.config import Config
+
+from ..conftest import run_tool
+from .test_deploy import SEG, build_trained, random_checkpoint
+
+
+def test_onnx_logits_match_pytorch_with_a_dynamic_batch(tmp_path):
+    ckpt, out = str(tmp_path / 'model.pth'), str(tmp_path / 'model.onnx')
+    random_checkpoint(SEG, ckpt)
+    h, w = 64, 96  # UperNet pools 3x3 and 6x6 of a 2x3 map: not divisible
+    proc = run_tool('tools/deploy/export_onnx.py', SEG, ckpt, out,
+                    '--shape', str(h), str(w))
+    assert 'dynamic N' in proc.stdout
+    model = build_trained(Config.fromfile(SEG), ckpt)  # training form
+    session = ort.InferenceSession(out)
+    for batch in (1, 3):  # exported with 2
+        x = torch.randn(batch, 3, h, w, generator=torch.Generator()
+                        .manual_seed(batch))
+        with torch.no_grad():
+            ref = model.encode_decode(x, [dict(img_shape=(h, w))] * batch)
+        got = session.run(None, {'image': x.numpy()})[0]
+        assert got.shape == tuple(ref.shape)
+        rel = np.linalg.norm(got - ref.numpy()) / np.linalg.norm(ref.numpy())
+        assert rel < 1e-4, rel
+
+
+def test_detector_configs_are_refused(tmp_path):
+    proc = run_tool('tools/deploy/export_onnx.py',
+                    'configs/mask_rcnn/replknet-tiny_toy-coco.py', 'x.pth',
+                    str(tmp_path / 'x.onnx'), check=False)
+    assert proc.returncode != 0 and 'segmentation configs' in proc.stdout
