@@ -12,11 +12,17 @@ STAMP="$VENV/.mmrep-stack"
 WANT=$(cat requirements.txt requirements/*.txt | sha256sum | cut -d' ' -f1)
 
 step() { echo "[setup] $*"; }
+# pip, without the lines some machines' pip.conf adds for every missing
+# local index folder; pip's own exit status is kept (pipefail).
+quiet_pip() {
+  "$PIP" "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+}
 fail() { echo "[setup] FAILED at step: $1" >&2; echo "[setup] $2" >&2; exit 1; }
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
   step "reusing $VENV (stack already installed); refreshing the editable mmrep install"
-  "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e . \
+  PIP="$VENV/bin/pip"
+  quiet_pip install -q --no-deps --no-build-isolation -e . \
     || fail "pip install -e ." "could not install mmrep itself; see pip's message above"
   exit 0
 fi
@@ -27,36 +33,36 @@ step "creating virtualenv $VENV"
 PIP="$VENV/bin/pip"
 
 step "installing build tools and torch"
-"$PIP" install -q 'pip>=23' 'setuptools>=77,<82' wheel ninja \
+quiet_pip install -q 'pip>=23' 'setuptools>=77,<82' wheel ninja \
   || fail "build tools" "pip could not install setuptools<82/wheel/ninja"
-"$PIP" install -q "torch==${TORCH_VERSION:-2.13.0}" \
+quiet_pip install -q "torch==${TORCH_VERSION:-2.13.0}" \
   || fail "torch" "pip could not install torch==${TORCH_VERSION:-2.13.0}"
 
 step "installing mmengine and the runtime requirements"
-"$PIP" install -q -r requirements.txt \
+quiet_pip install -q -r requirements.txt \
   || fail "requirements" "pip could not install requirements.txt"
 
 mkdir -p "$WHEELS"
 MMCV_WHEEL=$(ls "$WHEELS"/mmcv-2.1.0-*.whl 2>/dev/null | head -n1 || true)
 if [[ -z "$MMCV_WHEEL" ]]; then
   step "building mmcv 2.1.0 with compiled ops (about 12 minutes on 2 cores; cached in $WHEELS)"
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} "$PIP" wheel --no-deps --no-build-isolation \
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} quiet_pip wheel --no-deps --no-build-isolation \
     -w "$WHEELS" mmcv==2.1.0 \
     || fail "mmcv build" "building mmcv 2.1.0 from source failed (needs gcc, g++, python headers)"
   MMCV_WHEEL=$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -n1)
 else
   step "using cached mmcv wheel $MMCV_WHEEL"
 fi
-"$PIP" install -q "$MMCV_WHEEL" || fail "mmcv install" "could not install $MMCV_WHEEL"
+quiet_pip install -q "$MMCV_WHEEL" || fail "mmcv install" "could not install $MMCV_WHEEL"
 
 step "installing mmsegmentation 1.2.2 and mmdet 3.3.0"
-"$PIP" install -q -r requirements/openmmlab.txt \
+quiet_pip install -q -r requirements/openmmlab.txt \
   || fail "mmseg/mmdet" "pip could not install requirements/openmmlab.txt"
 
 step "installing mmrep (editable) and the test tools"
-"$PIP" install -q --no-deps --no-build-isolation -e . \
+quiet_pip install -q --no-deps --no-build-isolation -e . \
   || fail "pip install -e ." "could not install mmrep itself"
-"$PIP" install -q -r requirements/tests.txt \
+quiet_pip install -q -r requirements/tests.txt \
   || fail "test tools" "pip could not install requirements/tests.txt"
 
 "$VENV/bin/python" -c "import mmcv.ops, mmseg, mmdet, mmrep" \

@@ -7,7 +7,6 @@
   still use; the conversion drops the optimizer state and pickled metadata,
   and, given the target config, checks every key and shape against it.
 """
-import torch
 
 from .loading import (CLASSIFIER_PREFIXES, CheckpointError,
                       backbone_state_dict, read_checkpoint, unwrap_state_dict)

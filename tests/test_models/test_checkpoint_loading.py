@@ -65,8 +65,8 @@ def test_report_names_missing_unexpected_and_ignored_keys(tmp_path):
     assert report.unexpected == ['stages.0.extra.weight']
     assert 'head.weight' in report.ignored and 'norm.bias' in report.ignored
     with pytest.raises(CheckpointError, match='stem.0.conv.weight'):
-        load_backbone_checkpoint(RepLKNet(arch=TINY_ARCH), str(path),
-                                 strict=True)
+        RepLKNet(arch=TINY_ARCH, init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), strict=True)).init_weights()
 
 
 def test_mmpretrain_checkpoint_loads_with_its_stage_norms(tmp_path):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mmrep.models import RepLKNet
-from mmrep.ops import LargeKernelDWConv2d, depthwise_conv2d, select_impl
+from mmrep.ops import LargeKernelDWConv2d, depthwise_conv2d
 from mmrep.ops import triton_dwconv
 
 from ..conftest import TINY_ARCH

@@ -256,7 +256,8 @@ class RepLKNet(BaseModule):
             logger = MMLogger.get_current_instance()
             load_backbone_checkpoint(self, init_cfg['checkpoint'],
                                      prefix=init_cfg.get('prefix'),
-                                     logger=logger)
+                                     logger=logger,
+                                     strict=init_cfg.get('strict', False))
             self._is_init = True
             return
         super().init_weights()
