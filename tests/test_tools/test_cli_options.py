@@ -1,0 +1,54 @@
+"""tools/train.py and tools/test.py options on every shipped config (the
+config side: --amp needs a GPU to run, as in mmseg/mmdet)."""
+import glob
+import importlib.util
+import os.path as osp
+
+import pytest
+
+from ..conftest import ROOT, TOOLS
+
+
+def load_tool(name):
+    """tools/<name>.py as a module ('test' would clash with the stdlib)."""
+    spec = importlib.util.spec_from_file_location(
+        f'mmrep_tool_{name}', osp.join(TOOLS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_tool, test_tool = load_tool('train'), load_tool('test')
+
+CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
+                 if '_base_' not in p)
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
+def test_amp_resume_and_cfg_options(config, tmp_path):
+    args = train_tool.parse_args([
+        config, '--amp', '--resume', '--work-dir', str(tmp_path),
+        '--cfg-options', 'randomness.seed=7'])
+    cfg = train_tool.build_cfg(args)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.work_dir == str(tmp_path) and cfg.randomness.seed == 7
+
+
+@pytest.mark.parametrize('config', [c for c in CONFIGS if '/upernet/' not in c],
+                         ids=osp.basename)
+def test_auto_scale_lr_for_detection(config):
+    cfg = train_tool.build_cfg(train_tool.parse_args([config,
+                                                      '--auto-scale-lr']))
+    assert cfg.auto_scale_lr.enable and cfg.auto_scale_lr.base_batch_size == 16
+
+
+@pytest.mark.parametrize('config', [c for c in CONFIGS if '/upernet/' in c],
+                         ids=osp.basename)
+def test_segmentation_tta_uses_the_config_pipeline(config):
+    cfg, task = test_tool.build_cfg(test_tool.parse_args(
+        [config, 'model.pth', '--tta', '--out', 'preds']))
+    assert task == 'seg' and cfg.model.type == 'SegTTAModel'
+    assert cfg.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
+    assert cfg.test_evaluator.output_dir == 'preds'
