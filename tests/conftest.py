@@ -34,6 +34,14 @@ def run_tool(*args, env=None, timeout=1200, check=True):
     return proc
 
 
+def train_toy(config, work_dir, *options):
+    """Train ``config`` with tools/train.py; return its last checkpoint."""
+    run_tool('tools/train.py', config, '--work-dir', work_dir,
+             '--cfg-options', *options)
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
 @pytest.fixture(scope='session')
 def toy_ade(tmp_path_factory):
     """The toy ADE20K-layout dataset, written once per test session."""

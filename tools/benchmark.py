@@ -12,10 +12,9 @@ import contextlib
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
 
 from mmrep.benchmark import environment, time_ms, write_results
+from mmrep.utils import build_model
 
 COLUMNS = ['model', 'batch', 'shape', 'amp', 'train_img_s', 'infer_img_s',
            'peak_train_mem_gb']
@@ -23,13 +22,10 @@ TIMM_MODELS = ('convnext_base', 'swin_base_patch4_window7_224')
 
 
 def build(cfg, backbone_only, impl):
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from mmengine.registry import MODELS
     cfg.model.backbone.pop('init_cfg', None)
     if impl:
         cfg.model.backbone.large_kernel_impl = impl
-    model = MODELS.build(cfg.model.backbone if backbone_only else cfg.model)
-    return revert_sync_batchnorm(model)
+    return build_model(cfg, backbone_only)
 
 
 def synthetic_samples(model, batch, shape, device):

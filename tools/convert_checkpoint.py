@@ -14,11 +14,10 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
 
 from mmrep.checkpoint import convert_checkpoint
 from mmrep.models import RepLKNet
+from mmrep.utils import build_model
 
 
 def target_model(args):
@@ -26,10 +25,8 @@ def target_model(args):
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        init_default_scope(cfg.get('default_scope', 'mmseg'))
-        from mmengine.registry import MODELS
         cfg.model.backbone.pop('init_cfg', None)
-        return revert_sync_batchnorm(MODELS.build(cfg.model))
+        return build_model(cfg)
     if args.arch:
         return RepLKNet(arch=args.arch,
                         norm_intermediate_features=args.stage_norms)

@@ -12,22 +12,13 @@ import argparse
 import torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
 
 from mmrep.analysis import DEFAULT_PROPOSALS, count_detector
-from mmrep.utils import task_of
+from mmrep.utils import build_model, task_of
 
 
 def num_params(module):
     return sum(p.numel() for p in module.parameters()) if module else 0
-
-
-def build_model(cfg):
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from mmengine.registry import MODELS
-    model = MODELS.build(cfg.model)
-    return revert_sync_batchnorm(model).eval()
 
 
 @torch.no_grad()
@@ -46,8 +37,8 @@ def count_segmentor(model, shape):
 
 def count(cfg, shape, num_proposals=DEFAULT_PROPOSALS):
     if task_of(cfg) == 'seg':
-        return count_segmentor(build_model(cfg), shape)
-    return count_detector(build_model(cfg), shape, num_proposals)
+        return count_segmentor(build_model(cfg).eval(), shape)
+    return count_detector(build_model(cfg).eval(), shape, num_proposals)
 
 
 def main(argv=None):

@@ -1,5 +1,6 @@
-from .config import prepare_cpu_distributed, replace_sync_bn, task_of
+from .config import (build_model, prepare_cpu_distributed, replace_sync_bn,
+                     task_of)
 from .dist import init_cpu_process_group, slurm_to_torch_env
 
-__all__ = ['prepare_cpu_distributed', 'replace_sync_bn', 'task_of',
+__all__ = ['build_model', 'prepare_cpu_distributed', 'replace_sync_bn', 'task_of',
            'init_cpu_process_group', 'slurm_to_torch_env']

@@ -1,6 +1,9 @@
 """Config helpers shared by mmrep's train/test tools."""
 import warnings
 
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import MODELS, init_default_scope
+
 
 def task_of(cfg):
     """'seg' or 'det', from the config's default scope."""
@@ -47,3 +50,11 @@ def prepare_cpu_distributed(cfg):
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return count
+
+
+def build_model(cfg, backbone_only=False):
+    """Build ``cfg.model`` (or only its backbone) in the config's default
+    scope, with SyncBN turned into BN so it runs in one CPU process."""
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = MODELS.build(cfg.model.backbone if backbone_only else cfg.model)
+    return revert_sync_batchnorm(model)

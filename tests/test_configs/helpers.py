@@ -3,6 +3,7 @@ import glob
 import os.path as osp
 
 from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
 
 from mmrep.utils import replace_sync_bn
 
@@ -20,6 +21,12 @@ def config_id(path):
 
 def load(path):
     return Config.fromfile(path)
+
+
+def build(cfg):
+    """The config's model, as built (SyncBN kept), in its default scope."""
+    init_default_scope(cfg.default_scope)
+    return MODELS.build(cfg.model)
 
 
 def tiny_backbone_arch(arch):

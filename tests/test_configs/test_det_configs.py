@@ -5,7 +5,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from .helpers import config_id, configs, load, shrink_backbone
+from .helpers import build, config_id, configs, load, shrink_backbone
 
 DET_CONFIGS = (configs('fcos') + configs('mask_rcnn') +
                configs('cascade_mask_rcnn'))
@@ -19,12 +19,6 @@ STEP_CONFIGS = [p for p in DET_CONFIGS
                 if p.endswith(('fcos/replknet31b_coco.py',
                                'mask_rcnn/replknet31b_coco.py',
                                'cascade_mask_rcnn/replknet31b_coco.py'))]
-
-
-def build(cfg):
-    init_default_scope('mmdet')
-    from mmdet.registry import MODELS
-    return MODELS.build(cfg.model)
 
 
 @pytest.mark.parametrize('path', DET_CONFIGS, ids=config_id)

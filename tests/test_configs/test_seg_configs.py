@@ -2,18 +2,11 @@
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
-from .helpers import config_id, configs, load, shrink_backbone
+from .helpers import build, config_id, configs, load, shrink_backbone
 
 SEG_CONFIGS = configs('upernet')
-
-
-def build(cfg):
-    init_default_scope('mmseg')
-    from mmseg.registry import MODELS
-    return MODELS.build(cfg.model)
 
 
 @pytest.mark.parametrize('path', SEG_CONFIGS, ids=config_id)

@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 
 from toy_demo import latest_test_metrics
 
-from ..conftest import ROOT, run_tool
+from ..conftest import ROOT, run_tool, train_toy
 
 CONFIG = 'configs/mask_rcnn/replknet-tiny_toy-coco.py'
 
@@ -25,10 +25,7 @@ def data_options(root):
 @pytest.fixture(scope='module')
 def trained(toy_coco, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('toy_coco_train'))
-    run_tool('tools/train.py', CONFIG, '--work-dir', work_dir,
-             '--cfg-options', *data_options(toy_coco))
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
+    return train_toy(CONFIG, work_dir, *data_options(toy_coco))
 
 
 def untrained_checkpoint(path):

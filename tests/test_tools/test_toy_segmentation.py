@@ -9,7 +9,7 @@ import torch
 
 from toy_demo import latest_test_metrics, majority_miou
 
-from ..conftest import run_tool
+from ..conftest import run_tool, train_toy
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 
@@ -22,10 +22,7 @@ def data_options(root):
 @pytest.fixture(scope='module')
 def trained(toy_ade, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('toy_ade_train'))
-    run_tool('tools/train.py', CONFIG, '--work-dir', work_dir,
-             '--cfg-options', *data_options(toy_ade))
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return work_dir, f.read().strip()
+    return work_dir, train_toy(CONFIG, work_dir, *data_options(toy_ade))
 
 
 def test_trained_toy_model_beats_twice_the_majority_baseline(

@@ -17,10 +17,9 @@ import cv2
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
 
 from mmrep.checkpoint import load_backbone_checkpoint
+from mmrep.utils import build_model
 
 THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
 MEAN = np.array([123.675, 116.28, 103.53])
@@ -28,12 +27,10 @@ STD = np.array([58.395, 57.12, 57.375])
 
 
 def build_backbone(cfg, checkpoint=None):
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from mmengine.registry import MODELS
     init_cfg = cfg.model.backbone.get('init_cfg') or {}
     if checkpoint or init_cfg.get('type') == 'Pretrained':
         cfg.model.backbone.init_cfg = None
-    backbone = revert_sync_batchnorm(MODELS.build(cfg.model.backbone))
+    backbone = build_model(cfg, backbone_only=True)
     if checkpoint:
         load_backbone_checkpoint(backbone, checkpoint)
     else:  # the config's random initialization (e.g. Kaiming)

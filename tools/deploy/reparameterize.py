@@ -12,19 +12,16 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 from mmrep.engine import allow_mmengine_checkpoints
+from mmrep.utils import build_model
 
 
 def build_trained(cfg, checkpoint):
     """The config's model with the checkpoint loaded strictly, in eval."""
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from mmengine.registry import MODELS
     cfg.model.backbone.init_cfg = None
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = build_model(cfg)
     allow_mmengine_checkpoints()
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.eval()
