@@ -8,6 +8,7 @@ installed (see :func:`register_into_downstream`).
 """
 import importlib
 
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -20,6 +21,9 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='mmrep',
     locations=['mmrep.engine'])
+
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmrep',
+                 locations=['mmrep.engine'])
 
 DOWNSTREAM_SCOPES = ('mmseg', 'mmdet')
 

@@ -1,27 +1,31 @@
 """Model throughput: training step (forward + backward + SGD step) and
-inference images/s, and peak training memory, for a config's backbone alone
-or its whole segmentor/detector; optionally timm's ConvNeXt-B and Swin-B side
-by side. Writes JSON and a markdown table.
+inference images/s, in training form and re-parameterized (deploy) form,
+and peak training memory, for a config's backbone alone or its whole
+segmentor/detector, once per large-kernel implementation; optionally timm's
+ConvNeXt-B and Swin-B side by side. Writes JSON and a markdown table.
 
   python tools/benchmark.py configs/upernet/replknet31b_ade20k.py \
-      --backbone-only --batch 64 --shape 224 224 --amp --timm \
+      --backbone-only --batch 4 --shape 224 224 --impls torch auto \
       --json work_dirs/bench/model.json --md work_dirs/bench/model.md
 """
 import argparse
 import contextlib
+import copy
 
 import torch
 from mmengine.config import Config, DictAction
 
 from mmrep.benchmark import environment, time_ms, write_results
+from mmrep.ops import IMPLS
 from mmrep.utils import build_model
 
-COLUMNS = ['model', 'batch', 'shape', 'amp', 'train_img_s', 'infer_img_s',
-           'peak_train_mem_gb']
+COLUMNS = ['model', 'impl', 'batch', 'shape', 'amp', 'train_img_s',
+           'infer_img_s', 'infer_deploy_img_s', 'peak_train_mem_gb']
 TIMM_MODELS = ('convnext_base', 'swin_base_patch4_window7_224')
 
 
 def build(cfg, backbone_only, impl):
+    cfg = copy.deepcopy(cfg)
     cfg.model.backbone.pop('init_cfg', None)
     if impl:
         cfg.model.backbone.large_kernel_impl = impl
@@ -97,10 +101,16 @@ def measure(name, model, args, device, whole_model):
         with torch.no_grad(), autocast:
             model(x) if not whole_model else model(x, samples, mode='tensor')
 
-    infer_ms = time_ms(infer, device, args.warmup, args.repeats)
-    return dict(model=name, batch=batch, shape=f'{h}x{w}', amp=args.amp,
-                train_img_s=batch / train_ms * 1e3,
-                infer_img_s=batch / infer_ms * 1e3, peak_train_mem_gb=peak)
+    row = dict(model=name, batch=batch, shape=f'{h}x{w}', amp=args.amp,
+               train_img_s=batch / train_ms * 1e3, peak_train_mem_gb=peak,
+               infer_img_s=batch / time_ms(infer, device, args.warmup,
+                                           args.repeats) * 1e3)
+    backbone = getattr(model, 'backbone', model)
+    if hasattr(backbone, 'switch_to_deploy'):
+        backbone.switch_to_deploy()
+        row['infer_deploy_img_s'] = batch / time_ms(
+            infer, device, args.warmup, args.repeats) * 1e3
+    return row
 
 
 def timm_models():
@@ -120,8 +130,9 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224])
     parser.add_argument('--amp', action='store_true',
                         help='bfloat16 autocast')
-    parser.add_argument('--impl', choices=['auto', 'torch', 'triton'],
-                        help='large-kernel conv implementation')
+    parser.add_argument('--impls', nargs='+', choices=IMPLS, default=[None],
+                        help="large-kernel conv implementations, each timed "
+                        "in turn (default: the config's)")
     parser.add_argument('--timm', action='store_true',
                         help='also time timm ConvNeXt-B and Swin-B')
     parser.add_argument('--device', default=None)
@@ -136,12 +147,18 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    model = build(cfg, args.backbone_only, args.impl)
     arch = cfg.model.backbone.get('arch', '31B')
     arch = arch if isinstance(arch, str) else 'custom'
     name = (f'RepLKNet-{arch}' if args.backbone_only else
             f'{cfg.model.type} + RepLKNet-{arch}')
-    rows = [measure(name, model, args, device, not args.backbone_only)]
+    rows = []
+    for impl in args.impls:
+        model = build(cfg, args.backbone_only, impl)
+        rows.append(dict(measure(name, model, args, device,
+                                 not args.backbone_only),
+                         impl=impl or cfg.model.backbone.get(
+                             'large_kernel_impl', 'auto')))
+        del model
     if args.timm:
         rows += [measure(n, m, args, device, False) for n, m in timm_models()]
     for row in rows:

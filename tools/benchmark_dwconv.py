@@ -1,17 +1,23 @@
-"""Time the large-kernel depthwise convolution (forward, and forward +
-grad input + grad weight) per implementation and dtype at RepLKNet-31B's
-stage shapes; check each implementation against PyTorch's; write JSON and
-a markdown table.
+"""Time the large-kernel depthwise convolution (forward, and forward + grad
+input + grad weight) per implementation and dtype at RepLKNet-31B's stage
+shapes, 'auto' among them; check each against PyTorch's result; write JSON
+and a markdown table.
 
-  python tools/benchmark_dwconv.py --preset paper --dtypes float32 bfloat16 \
+  python tools/benchmark_dwconv.py --preset cpu --dtypes float32 \
       --json work_dirs/bench/dwconv.json --md work_dirs/bench/dwconv.md
+
+Columns: ``speedup`` is PyTorch's fwd+bwd time over this row's; ``vs_best``
+is this row's fwd+bwd time over the fastest implementation's at the shape
+(1.0 = the fastest); ``chosen`` is what 'auto' picked (training case).
 """
 import argparse
 
 import torch
 
 from mmrep.benchmark import environment, time_ms, write_results
-from mmrep.ops import depthwise_conv2d, triton_available
+from mmrep.ops import DISPATCHER, depthwise_conv2d, triton_available
+from mmrep.ops.dispatch import case_key
+from mmrep.ops.matmul_dwconv import dense_fits
 
 _31B = ((128, 4, 31), (256, 8, 29), (512, 16, 27), (1024, 32, 13))
 
@@ -23,14 +29,28 @@ def stage_shapes(batch, height, width):
 
 
 PRESETS = {
-    # 31B at batch 64 / 224x224, batch 8 / 512x512, batch 2 on 800x1333.
-    'paper': (stage_shapes(64, 224, 224) + stage_shapes(8, 512, 512) +
-              stage_shapes(2, 800, 1333)),
+    # What 2 CPU cores time in minutes: batch 8 / 224x224, batch 1 /
+    # 512x512, batch 1 / 800x1333.
+    'cpu': (stage_shapes(8, 224, 224) + stage_shapes(1, 512, 512) +
+            stage_shapes(1, 800, 1333)),
+    # GPUs: batch 64 / 224x224, batch 8 / 512x512, batch 2 / 800x1333.
+    'gpu': (stage_shapes(64, 224, 224) + stage_shapes(8, 512, 512) +
+            stage_shapes(2, 800, 1333)),
     # A few seconds on a CPU, for smoke tests.
     'tiny': [(1, 4, 8, 8, 7), (1, 4, 5, 6, 9)],
 }
-COLUMNS = ['shape', 'dtype', 'impl', 'fwd_ms', 'fwd_bwd_ms',
-           'speedup_fwd_bwd', 'max_rel_err']
+COLUMNS = ['shape', 'dtype', 'impl', 'chosen', 'fwd_ms', 'fwd_bwd_ms',
+           'speedup', 'vs_best', 'max_rel_err']
+
+
+def default_impls(device, shape):
+    n, c, h, w, k = shape
+    impls = ['torch', 'rows']
+    if dense_fits(c, h, w):
+        impls.append('dense')
+    if device.type == 'cuda' and triton_available():
+        impls.append('triton')
+    return impls + ['auto']
 
 
 def run_case(shape, dtype, impl, device, warmup, repeats):
@@ -51,11 +71,15 @@ def run_case(shape, dtype, impl, device, warmup, repeats):
         dx, dw = torch.autograd.grad(y, (x, weight), grad)
         return y, dx, dw
 
+    # 'auto' measures on its first call of a case: keep that out of timing
+    warmup = max(warmup, 1) if impl == 'auto' else warmup
     row = dict(shape=','.join(map(str, shape)),
                dtype=str(dtype).replace('torch.', ''), impl=impl,
                fwd_ms=time_ms(forward, device, warmup, repeats),
                fwd_bwd_ms=time_ms(forward_backward, device, warmup,
                                   repeats))
+    if impl == 'auto':
+        row['chosen'] = DISPATCHER.choices[case_key(x, weight, True)]
     return row, forward_backward()
 
 
@@ -65,38 +89,42 @@ def rel_err(a, b):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--preset', choices=sorted(PRESETS), default='paper')
-    parser.add_argument('--dtypes', nargs='+', default=['float32',
-                                                        'bfloat16'])
+    parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
+                        help="default: 'gpu' on a GPU, else 'cpu'")
+    parser.add_argument('--dtypes', nargs='+', default=['float32'])
     parser.add_argument('--impls', nargs='+', default=None,
-                        help='default: torch, plus triton when usable')
+                        help='default: torch, rows, dense (where its matrix '
+                        'fits), triton (CUDA) and auto; the first is the '
+                        'baseline')
     parser.add_argument('--device', default=None)
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--json')
     parser.add_argument('--md')
     args = parser.parse_args(argv)
     device = torch.device(args.device or
                           ('cuda' if torch.cuda.is_available() else 'cpu'))
-    impls = args.impls or ['torch'] + (
-        ['triton'] if triton_available() and device.type == 'cuda' else [])
+    preset = args.preset or ('gpu' if device.type == 'cuda' else 'cpu')
     rows = []
-    for shape in PRESETS[args.preset]:
+    for shape in PRESETS[preset]:
         for dtype in (getattr(torch, d) for d in args.dtypes):
-            baseline = outputs = None
-            for impl in impls:
+            group = []
+            for impl in args.impls or default_impls(device, shape):
                 row, result = run_case(shape, dtype, impl, device,
                                        args.warmup, args.repeats)
-                if baseline is None:
+                if not group:
                     baseline, outputs = row, result
-                row['speedup_fwd_bwd'] = (baseline['fwd_bwd_ms'] /
-                                          row['fwd_bwd_ms'])
+                row['speedup'] = baseline['fwd_bwd_ms'] / row['fwd_bwd_ms']
                 row['max_rel_err'] = max(
                     rel_err(a, b) for a, b in zip(result, outputs))
-                rows.append(row)
+                group.append(row)
                 print(row, flush=True)
+            best = min(r['fwd_bwd_ms'] for r in group if r['impl'] != 'auto')
+            for row in group:
+                row['vs_best'] = row['fwd_bwd_ms'] / best
+            rows += group
     results = dict(environment=environment(device), rows=rows,
-                   baseline=impls[0])
+                   baseline=rows[0]['impl'], preset=preset)
     print(write_results(results, args.json, args.md,
                         'Large-kernel depthwise convolution', COLUMNS))
     return results

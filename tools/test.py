@@ -28,6 +28,10 @@ def parse_args(argv=None):
     parser.add_argument('--wait-time', type=float, default=2)
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (multi-scale + flip)')
+    parser.add_argument('--deploy', action='store_true',
+                        help='re-parameterize the loaded model (merge every '
+                        'large-kernel branch) before testing: same '
+                        'predictions, faster')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
     parser.add_argument('--launcher', default='none',
@@ -115,6 +119,9 @@ def build_cfg(args):
                                                              '.pickle')):
         raise ValueError(f'--out {args.out!r}: detection results are written'
                          f' as a .pkl or .pickle file')
+    if args.deploy:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='ReparameterizeHook')]
     cfg.load_from = args.checkpoint
     return cfg, task
 

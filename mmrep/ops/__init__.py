@@ -1,6 +1,8 @@
 """The large-kernel depthwise convolution (see ``dwconv.py``)."""
-from .dwconv import (IMPLS, LargeKernelDWConv2d, depthwise_conv2d,
-                     select_impl, triton_available)
+from .dispatch import ENV_CACHE, ENV_IMPL, Dispatcher
+from .dwconv import (DISPATCHER, IMPLS, LargeKernelDWConv2d, check_impl,
+                     depthwise_conv2d, select_impl, triton_available)
 
-__all__ = ['IMPLS', 'LargeKernelDWConv2d', 'depthwise_conv2d', 'select_impl',
-           'triton_available']
+__all__ = ['DISPATCHER', 'Dispatcher', 'ENV_CACHE', 'ENV_IMPL', 'IMPLS',
+           'LargeKernelDWConv2d', 'check_impl', 'depthwise_conv2d',
+           'select_impl', 'triton_available']

@@ -2,15 +2,21 @@
 of implementation.
 
 ``depthwise_conv2d(x, weight, bias, impl)`` computes a stride-1, 'same'
-depthwise convolution with an odd KxK kernel (3..63), with autograd.
+depthwise convolution with an odd KxK kernel (3..63), with autograd:
 
-* ``impl='torch'``: PyTorch's own convolution (cuDNN on GPUs).
-* ``impl='triton'``: mmrep's Triton kernels (CUDA tensors; CPU tensors only
+* ``'torch'``: PyTorch's own convolution (cuDNN on GPUs).
+* ``'rows'``: kernel rows as banded Toeplitz matrix products (large maps;
+  see ``matmul_dwconv.py``).
+* ``'dense'``: one (HW x HW) matrix product per channel (small maps).
+* ``'triton'``: mmrep's Triton kernels (CUDA tensors; CPU tensors only
   under ``TRITON_INTERPRET=1``, for tests).
-* ``impl='auto'``: the fastest correct choice for the device, dtype and
-  shape. It picks Triton only where a benchmark on the GPU measured it
-  faster than cuDNN (``TRITON_FASTER``, filled from docs/benchmarks.md); no
-  GPU measurement exists yet, so today 'auto' means PyTorch everywhere.
+* ``'auto'``: the fastest of the above for this case, measured the first
+  time the process meets it (see ``dispatch.py``).
+
+Under ``torch.autocast`` every implementation computes in the autocast
+dtype, as ``F.conv2d`` does. Inside tracing, scripting, ONNX export and
+``torch.compile``, 'auto' runs PyTorch's convolution: it is the one those
+tools understand, and timing there would measure nothing real.
 """
 import os
 
@@ -18,12 +24,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-IMPLS = ('auto', 'torch', 'triton')
+from .dispatch import Dispatcher
+from .matmul_dwconv import DenseDWConv, RowsDWConv, dense_fits
+
+IMPLS = ('auto', 'torch', 'rows', 'dense', 'triton')
 DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 MIN_KERNEL, MAX_KERNEL = 3, 63
-# (dtype, kernel sizes) where tools/benchmark_dwconv.py measured the Triton
-# kernels faster than cuDNN on a GPU. Empty until measured.
-TRITON_FASTER = {}
 
 
 def triton_available():
@@ -38,9 +44,14 @@ def _interpreting():
     return os.environ.get('TRITON_INTERPRET') == '1'
 
 
-def check_args(x, weight, impl):
+def check_impl(impl, name='impl'):
+    """Raise unless ``impl`` names an implementation (or 'auto')."""
     if impl not in IMPLS:
-        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+        raise ValueError(f'{name} must be one of {IMPLS}, got {impl!r}')
+
+
+def check_args(x, weight, impl):
+    check_impl(impl)
     if x.dim() != 4 or weight.dim() != 4 or weight.shape[1] != 1:
         raise ValueError(f'depthwise_conv2d expects x (N, C, H, W) and weight'
                          f' (C, 1, K, K), got {tuple(x.shape)} and '
@@ -54,49 +65,87 @@ def check_args(x, weight, impl):
                          f'{MAX_KERNEL}], got {k}')
 
 
-def select_impl(x, weight, impl='auto'):
-    """The implementation ``depthwise_conv2d`` runs for these tensors."""
+def _check_usable(impl, x):
     if impl == 'triton':
         if not triton_available():
             raise RuntimeError("impl='triton' needs the triton package")
         if not (x.is_cuda or _interpreting()):
             raise RuntimeError("impl='triton' runs on CUDA tensors (or on the"
                                " CPU with TRITON_INTERPRET=1)")
-        if x.dtype not in DTYPES:
-            raise ValueError(f"impl='triton' supports {DTYPES}, got "
-                             f'{x.dtype}')
-        return 'triton'
-    if impl == 'auto' and x.is_cuda and triton_available():
-        kernel = weight.shape[-1]
-        if kernel in TRITON_FASTER.get(x.dtype, ()):
-            return 'triton'
-    return 'torch'
+    if impl == 'dense' and not dense_fits(*x.shape[1:]):
+        raise ValueError(f"impl='dense': the (HW x HW) matrix per channel of "
+                         f'a {tuple(x.shape)} input exceeds '
+                         f'DENSE_MAX_ELEMENTS; use rows or auto')
+    if impl != 'torch' and x.dtype not in DTYPES:
+        raise ValueError(f'impl={impl!r} supports {DTYPES}, got {x.dtype}')
 
 
-class _TritonDWConv(torch.autograd.Function):
+def _torch_conv(x, weight, bias):
+    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
+                    groups=x.shape[1])
 
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        from . import triton_dwconv
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        return triton_dwconv.dwconv_forward(x, weight, bias)
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        from . import triton_dwconv
-        x, weight = ctx.saved_tensors
-        grad_out = grad_out.contiguous()
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_x = triton_dwconv.dwconv_grad_input(grad_out, weight)
-        if ctx.needs_input_grad[1]:
-            grad_w = triton_dwconv.dwconv_grad_weight(
-                x, grad_out, weight.shape[-1]).to(weight.dtype)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = grad_out.sum((0, 2, 3), dtype=torch.float32).to(
-                grad_out.dtype)
-        return grad_x, grad_w, grad_b
+def _triton_conv(x, weight, bias):
+    from .triton_dwconv import TritonDWConv
+    return TritonDWConv.apply(x, weight, bias)
+
+
+IMPLEMENTATIONS = {
+    'torch': _torch_conv,
+    'rows': RowsDWConv.apply,
+    'dense': DenseDWConv.apply,
+    'triton': _triton_conv,
+}
+
+
+def candidates(x, weight):
+    """What 'auto' times for these tensors, the likely fastest first (a
+    candidate far behind the best so far stops being timed early)."""
+    names = ['rows']
+    if dense_fits(x.shape[1], x.shape[2], x.shape[3]):
+        names.append('dense')
+    names.append('torch')
+    if x.is_cuda and triton_available():
+        names.append('triton')
+    return names
+
+
+DISPATCHER = Dispatcher(IMPLEMENTATIONS, candidates)
+
+
+def _graph_capture():
+    """Inside a tracer, exporter or compiler (no measuring there)."""
+    compiling = getattr(torch.compiler, 'is_compiling', lambda: False)
+    return (torch.jit.is_tracing() or torch.jit.is_scripting()
+            or torch.onnx.is_in_onnx_export() or compiling())
+
+
+def _autocast_dtype(device_type):
+    """The autocast dtype for this device type, or None when it is off."""
+    try:
+        enabled = torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 has one query per device type
+        enabled = (torch.is_autocast_enabled() if device_type == 'cuda' else
+                   torch.is_autocast_cpu_enabled())
+    if not enabled:
+        return None
+    try:
+        return torch.get_autocast_dtype(device_type)
+    except AttributeError:  # torch < 2.4
+        return (torch.get_autocast_gpu_dtype() if device_type == 'cuda' else
+                torch.get_autocast_cpu_dtype())
+
+
+def select_impl(x, weight, bias=None, impl='auto'):
+    """The implementation ``depthwise_conv2d`` runs for these tensors."""
+    if impl == 'auto':
+        if _graph_capture():
+            return 'torch'
+        training = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (x, weight, bias))
+        impl = DISPATCHER.choose(x, weight, bias, training)
+    _check_usable(impl, x)
+    return impl
 
 
 def depthwise_conv2d(x, weight, bias=None, impl='auto'):
@@ -106,13 +155,21 @@ def depthwise_conv2d(x, weight, bias=None, impl='auto'):
         x (Tensor): (N, C, H, W) input, NCHW or channels_last.
         weight (Tensor): (C, 1, K, K) kernel, K odd in [3, 63].
         bias (Tensor, optional): (C, ) bias.
-        impl (str): 'auto', 'torch' or 'triton'.
+        impl (str): 'auto', 'torch', 'rows', 'dense' or 'triton'.
+
+    Returns:
+        Tensor: (N, C, H, W), in x's memory format.
     """
     check_args(x, weight, impl)
-    if select_impl(x, weight, impl) == 'triton':
-        return _TritonDWConv.apply(x, weight, bias)
-    k = weight.shape[-1]
-    return F.conv2d(x, weight, bias, padding=k // 2, groups=x.shape[1])
+    dtype = _autocast_dtype(x.device.type)
+    if dtype is None:
+        return IMPLEMENTATIONS[select_impl(x, weight, bias, impl)](
+            x, weight, bias)
+    x, weight = x.to(dtype), weight.to(dtype)
+    bias = bias.to(dtype) if bias is not None else None
+    with torch.autocast(x.device.type, enabled=False):
+        return IMPLEMENTATIONS[select_impl(x, weight, bias, impl)](
+            x, weight, bias)
 
 
 class LargeKernelDWConv2d(nn.Conv2d):
@@ -122,21 +179,23 @@ class LargeKernelDWConv2d(nn.Conv2d):
 
     Args:
         channels (int): Channels.
-        kernel_size (int): Odd kernel size.
+        kernel_size (int): Odd kernel size in [3, 63].
         bias (bool): Whether to add a bias. Defaults to False.
-        impl (str): 'auto', 'torch' or 'triton'. Defaults to 'auto'.
+        impl (str): 'auto', 'torch', 'rows', 'dense' or 'triton'. Defaults
+            to 'auto'.
     """
 
     def __init__(self, channels, kernel_size, bias=False, impl='auto'):
-        if impl not in IMPLS:
-            raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+        check_impl(impl)
+        if kernel_size % 2 == 0 or not MIN_KERNEL <= kernel_size <= \
+                MAX_KERNEL:
+            raise ValueError(f'kernel_size must be odd and in [{MIN_KERNEL},'
+                             f' {MAX_KERNEL}], got {kernel_size}')
         super().__init__(channels, channels, kernel_size,
                          padding=kernel_size // 2, groups=channels, bias=bias)
         self.impl = impl
 
     def forward(self, x):
-        if self.kernel_size[0] < MIN_KERNEL:  # 1x1: nothing to speed up
-            return super().forward(x)
         return depthwise_conv2d(x, self.weight, self.bias, self.impl)
 
     def extra_repr(self):

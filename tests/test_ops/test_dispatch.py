@@ -1,17 +1,153 @@
-"""Choosing the implementation, and bad arguments."""
+"""'auto' measures and chooses; forcing, the decision cache, bad
+arguments."""
+import json
+
 import pytest
 import torch
+import torch.nn.functional as F
 
+import mmrep.ops.dispatch as dispatch
 from mmrep.models import RepLKNet
-from mmrep.ops import LargeKernelDWConv2d, depthwise_conv2d, select_impl
+from mmrep.ops import (DISPATCHER, ENV_CACHE, ENV_IMPL, Dispatcher,
+                       LargeKernelDWConv2d, depthwise_conv2d)
 
 from ..conftest import TINY_ARCH
 
 
-def test_auto_uses_pytorch_on_the_cpu():
-    x, w = torch.randn(1, 2, 8, 8), torch.randn(2, 1, 7, 7)
-    assert select_impl(x, w, 'auto') == 'torch'
-    assert select_impl(x, w, 'torch') == 'torch'
+class FakeClock:
+    """Seconds that move only when a fake implementation runs."""
+
+    def __init__(self):
+        self.now = 0.
+
+    def __call__(self):
+        return self.now
+
+
+def fake_dispatcher(costs, clock=None):
+    """A Dispatcher over implementations that each 'take' costs[name]
+    seconds of the fake clock; ``calls`` records every run."""
+    clock = clock or FakeClock()
+    calls = []
+
+    def implementation(name):
+        def run(x, weight, bias):
+            calls.append(name)
+            clock.now += costs[name]
+            return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
+                            groups=x.shape[1])
+        return run
+
+    dispatcher = Dispatcher({n: implementation(n) for n in costs},
+                            lambda x, w: list(costs), clock=clock)
+    return dispatcher, calls
+
+
+def tensors(h=8):
+    return torch.randn(1, 2, h, h), torch.randn(2, 1, 5, 5)
+
+
+@pytest.fixture(autouse=True)
+def no_environment(monkeypatch):
+    monkeypatch.delenv(ENV_IMPL, raising=False)
+    monkeypatch.delenv(ENV_CACHE, raising=False)
+
+
+def test_auto_picks_the_fastest_and_keeps_it():
+    dispatcher, calls = fake_dispatcher(dict(slow=3., fast=1., mid=2.))
+    x, w = tensors()
+    assert dispatcher.choose(x, w, None, training=True) == 'fast'
+    assert set(calls) == {'slow', 'fast', 'mid'}
+    calls.clear()
+    assert dispatcher.choose(x, w, None, training=True) == 'fast'
+    assert calls == []  # kept, not measured again
+    # inference and another shape are other cases: measured again
+    assert dispatcher.choose(x, w, None, training=False) == 'fast'
+    assert dispatcher.choose(*tensors(9), None, training=True) == 'fast'
+    assert len(dispatcher.choices) == 3
+
+
+def test_a_slow_candidate_stops_being_timed_early():
+    dispatcher, calls = fake_dispatcher(dict(fast=1., slow=10.))
+    dispatcher.choose(*tensors(), None, training=False)
+    assert calls.count('fast') == 1 + dispatcher.repeats
+    assert calls.count('slow') == 1
+
+
+def test_training_times_the_backward_too():
+    clock = FakeClock()
+    dispatcher, _ = fake_dispatcher(dict(a=1., b=2.), clock)
+    seen = []
+    dispatcher.implementations['b'] = lambda x, w, b: (
+        seen.append(x.requires_grad), F.conv2d(x, w, padding=2, groups=2))[1]
+    dispatcher.choose(*tensors(), None, training=True)
+    assert seen and all(seen)
+
+
+def test_environment_forces_an_implementation(monkeypatch):
+    dispatcher, calls = fake_dispatcher(dict(slow=3., fast=1.))
+    monkeypatch.setenv(ENV_IMPL, 'slow')
+    assert dispatcher.choose(*tensors(), None, training=True) == 'slow'
+    assert calls == [] and dispatcher.choices == {}
+    monkeypatch.setenv(ENV_IMPL, 'cudnn')
+    with pytest.raises(ValueError, match=ENV_IMPL):
+        dispatcher.choose(*tensors(), None, training=True)
+
+
+def test_argument_forces_an_implementation(monkeypatch):
+    ran = []
+    monkeypatch.setattr(DISPATCHER, 'choose',
+                        lambda *a: ran.append(a) or 'torch')
+    x, w = tensors()
+    depthwise_conv2d(x, w, impl='rows')
+    assert ran == []
+    depthwise_conv2d(x, w, impl='auto')
+    assert len(ran) == 1
+
+
+def test_decisions_persist_in_the_cache_file(monkeypatch, tmp_path):
+    path = tmp_path / 'decisions' / 'dwconv.json'
+    monkeypatch.setenv(ENV_CACHE, str(path))
+    first, _ = fake_dispatcher(dict(a=2., b=1.))
+    first.choose(*tensors(), None, training=True)
+    table = json.loads(path.read_text())
+    (namespace, decisions), = table.items()
+    assert f'torch {torch.__version__}' in namespace
+    assert list(decisions.values()) == ['b']
+    # a new process (dispatcher) where 'a' would now win reads 'b' untimed
+    second, calls = fake_dispatcher(dict(a=1., b=2.))
+    assert second.choose(*tensors(), None, training=True) == 'b'
+    assert calls == []
+
+
+def test_choice_is_logged_once_per_case(monkeypatch):
+    messages = []
+    monkeypatch.setattr(dispatch, 'print_log',
+                        lambda msg, **kw: messages.append(msg))
+    dispatcher, _ = fake_dispatcher(dict(a=2., b=1.))
+    for _ in range(3):
+        dispatcher.choose(*tensors(), None, training=True)
+    assert len(messages) == 1 and ': b (' in messages[0]
+
+
+def test_real_auto_measures_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(DISPATCHER, 'choices', {})
+    x, w = torch.randn(1, 4, 11, 13), torch.randn(4, 1, 7, 7)
+    y = depthwise_conv2d(x, w, impl='auto')
+    (key, choice), = DISPATCHER.choices.items()
+    assert 'cpu|float32|1x4x11x13|k7|nchw|infer' == key
+    assert choice in ('torch', 'rows', 'dense')
+    ref = F.conv2d(x.double(), w.double(), padding=3, groups=4)
+    assert ((y.double() - ref).norm() / ref.norm()) < 1e-5
+
+
+def test_tracing_uses_pytorch(monkeypatch):
+    monkeypatch.setattr(DISPATCHER, 'choices', {})
+    conv = LargeKernelDWConv2d(4, 7)
+    graph = torch.jit.trace(conv, torch.randn(1, 4, 9, 9),
+                            check_trace=False).inlined_graph
+    assert 'aten::_convolution' in str(graph)
+    assert DISPATCHER.choices == {}
 
 
 def test_backbone_defaults_to_auto_in_every_large_kernel():
@@ -38,3 +174,9 @@ def test_bad_arguments(x, w, impl, match):
 def test_bad_backbone_impl():
     with pytest.raises(ValueError, match='large_kernel_impl must be one of'):
         RepLKNet(arch=TINY_ARCH, large_kernel_impl='cuda')
+
+
+def test_backbone_refuses_kernels_the_op_cannot_run():
+    arch = dict(TINY_ARCH, large_kernel_sizes=[65, 7, 5, 5])
+    with pytest.raises(ValueError, match=r'kernel_size must be odd and in'):
+        RepLKNet(arch=arch)

@@ -71,3 +71,20 @@ def test_resume_continues_to_the_final_iteration(toy_ade, tmp_path):
     hub = 'message_hub', 'runtime_info'
     assert (resumed[hub[0]][hub[1]]['iter'] ==
             expected[hub[0]][hub[1]]['iter'])
+
+
+def test_deploy_testing_gives_the_same_miou(trained, toy_ade, tmp_path):
+    _, checkpoint = trained
+    results = {}
+    for extra in ([], ['--deploy']):
+        work_dir = str(tmp_path / ('deploy' if extra else 'train_form'))
+        proc = run_tool('tools/test.py', CONFIG, checkpoint, '--work-dir',
+                        work_dir, *extra, '--cfg-options',
+                        *data_options(toy_ade))
+        assert ('ReparameterizeHook: merged 4 large-kernel' in proc.stdout) \
+            == bool(extra)
+        results[bool(extra)] = latest_test_metrics(work_dir)
+    assert results[True]['mIoU'] == pytest.approx(results[False]['mIoU'],
+                                                  abs=0.05)
+    assert results[True]['aAcc'] == pytest.approx(results[False]['aAcc'],
+                                                  abs=0.05)

@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
-from mmrep.ops import IMPLS
+from mmrep.ops import check_impl
 from mmrep.registry import MODELS
 from ..layers import (RepLKNetStage, ReparamLargeKernelConv, conv_bn,
                       fuse_conv_bn_units)
@@ -100,9 +100,7 @@ class RepLKNet(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.arch = self._parse_arch(arch)
-        if large_kernel_impl not in IMPLS:
-            raise ValueError(f'large_kernel_impl must be one of {IMPLS}, got '
-                             f'{large_kernel_impl!r}')
+        check_impl(large_kernel_impl, 'large_kernel_impl')
         kernels, layers, channels, small_kernel, dw_ratio = (
             self.arch[k] for k in ARCH_KEYS)
         self.num_stages = len(layers)

@@ -1,0 +1,281 @@
+"""The depthwise KxK convolution (stride 1, 'same') as matrix products.
+
+A depthwise convolution is a sum of matrix products, which run on BLAS
+(MKL/OpenBLAS on the CPU, cuBLAS on GPUs, tensor cores in bf16/fp16) far
+closer to the hardware's peak than a direct large-kernel convolution.
+
+* Row form (``'rows'``, large maps). Kernel row ``i`` acts along W as a
+  banded Toeplitz matrix. W is cut into blocks of ``BW`` outputs that read
+  ``L = BW + K - 1`` inputs; every block of channel ``c`` shares one
+  (L x BW) band ``T[c, i][a, b] = weight[c, i, a - b]``, so
+  ``y[:, c, h, block] = sum_i x[:, c, h + i - p, window] @ T[c, i]``: K
+  batched GEMMs with the channels as batch. A map no wider than the block
+  is one block without padding (``L = W``) when that costs less. Rows whose inputs fall in the
+  padding are skipped, so small maps do no work on zeros along H.
+* Dense form (``'dense'``, small maps). One (HW x HW) matrix per channel,
+  ``M[c][(h, w), (h', w')] = weight[c, h - h' + p, w - w' + p]`` where that
+  lies inside the kernel: one GEMM per channel, and no work on padding at
+  all. Its matrix holds ``C * (HW)^2`` elements, so it only serves maps up
+  to ``DENSE_MAX_ELEMENTS``.
+
+Backward passes are hand-written: the input gradient is the same product
+with the flipped kernel (rows) or the transposed matrix (dense); the weight
+gradient is, per kernel row, ``window^T @ grad_out`` summed along the
+band's diagonals (rows), or ``x^T @ grad_out`` folded back onto the kernel
+by the adjoint of the gather that built the matrix (dense).
+
+Precision: products run in the input dtype; float16/bfloat16 results are
+summed over kernel rows in float32 and rounded once.
+
+Extra memory per call (besides output and gradients): the row form holds
+the input re-laid out as windows, ``(BW + K - 1) / BW`` times the input
+(``block_width`` keeps this at or under about 2x; one unpadded block: 1x),
+a float32 accumulator for low-precision inputs, one product of kernel row
+i's output rows (at most the output's size), and one (C, L, BW) band at a
+time. The dense form holds its
+``C * (HW)^2`` matrix, which ``DENSE_MAX_ELEMENTS`` bounds.
+"""
+import functools
+
+import torch
+import torch.nn.functional as F
+
+# The dense matrix must stay small: 2**24 elements is 64 MiB in float32
+# (RepLKNet-31B's 14x14 stage, 512 x 196^2 = 19.7M, is just over; its 7x7
+# stage, 1024 x 49^2 = 2.5M, is well under).
+DENSE_MAX_ELEMENTS = 2**25
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def block_width(width, kernel_size):
+    """Outputs per row block. A row costs ``blocks * BW * (BW + K - 1)``
+    multiply-adds cut into blocks and ``W * W`` as one unpadded block; the
+    block is the smallest multiple of 8 (at least 16) whose halo is at most
+    the block itself, so the windows hold at most about 2x the input."""
+    bw = max(16, -(-(kernel_size - 1) // 8) * 8)
+    blocks = -(-width // bw)
+    return bw if blocks * bw * (bw + kernel_size - 1) < width**2 else width
+
+
+def dense_fits(channels, height, width):
+    """Whether the dense form's matrix is small enough for this map."""
+    return channels * (height * width)**2 <= DENSE_MAX_ELEMENTS
+
+
+def _accumulator_dtype(dtype):
+    return torch.float32 if dtype in _LOW_PRECISION else dtype
+
+
+# ---------------------------------------------------------------- row form
+class _RowPlan:
+    """How a (H, W) map with a KxK kernel is cut into row blocks."""
+
+    def __init__(self, height, width, kernel_size):
+        self.height, self.width, self.k = height, width, kernel_size
+        self.pad = kernel_size // 2
+        self.bw = block_width(width, kernel_size)
+        self.blocks = -(-width // self.bw)
+        if self.blocks == 1:  # one unpadded block: input column a, output b
+            self.length, self.shift = width, self.pad
+        else:  # padded windows: window column a, output b
+            self.length, self.shift = self.bw + kernel_size - 1, 0
+
+    def rows(self, i):
+        """Output rows [h0, h1) whose inputs for kernel row i exist, and the
+        first input row they read."""
+        h0 = max(0, self.pad - i)
+        h1 = min(self.height, self.height + self.pad - i)
+        return h0, h1, h0 + i - self.pad
+
+    def windows(self, x):
+        """x (N, C, H, W) -> (C, H, N * blocks, L): the input windows."""
+        n, c, h, w = x.shape
+        x = x.permute(1, 2, 0, 3)
+        if self.blocks == 1:
+            return x.contiguous()
+        right = self.blocks * self.bw - w + self.pad
+        x = F.pad(x, (self.pad, right)).unfold(3, self.length, self.bw)
+        return x.reshape(c, h, n * self.blocks, self.length)
+
+    def blocked(self, y):
+        """y (N, C, H, W) -> (C, H, N * blocks, BW), zero-padded on the
+        right: the output gradient in the layout of the row products."""
+        n, c, h, w = y.shape
+        y = y.permute(1, 2, 0, 3)
+        if self.blocks > 1:
+            y = F.pad(y, (0, self.blocks * self.bw - w))
+        return y.reshape(c, h, n * self.blocks, self.bw)
+
+    def unblocked(self, y, n, memory_format):
+        """(C, H, N * blocks, BW) -> (N, C, H, W) in ``memory_format``."""
+        c, h = y.shape[:2]
+        y = y.reshape(c, h, n, self.blocks * self.bw)[..., :self.width]
+        return y.permute(2, 0, 1, 3).contiguous(memory_format=memory_format)
+
+    def band(self, kernel_row):
+        """kernel_row (C, K) -> (C, L, BW) band matrices: with the row
+        zero-padded to v, T[a, b] = v[a - b + BW - 1], i.e. the flipped
+        sliding windows of v (a strided copy, no gather)."""
+        left = self.bw - 1 - self.shift
+        right = self.length + self.bw - 1 - left - self.k
+        v = F.pad(kernel_row, (left, right))
+        return v.unfold(1, self.bw, 1).contiguous().flip(-1)
+
+    def band_adjoint(self, grad_band):
+        """(C, L, BW) -> (C, K): the sum along each of the K diagonals."""
+        c = grad_band.shape[0]
+        below = max(0, self.bw + self.k - 2 - self.shift - self.length + 1)
+        g = F.pad(grad_band, (0, 0, self.shift, below)).contiguous()
+        diag = g.as_strided((c, self.k, self.bw),
+                            (g.stride(0), self.bw, self.bw + 1))
+        return diag.sum(-1, dtype=torch.float32)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_plan(height, width, kernel_size):
+    return _RowPlan(height, width, kernel_size)
+
+
+def _rows_product(x, weight, plan):
+    """sum_i windows(x)[rows + i] @ band(weight row i), in block layout."""
+    c, h = x.shape[1], x.shape[2]
+    win = plan.windows(x)
+    span = win.shape[2]
+    acc = torch.zeros(c, h, span, plan.bw, dtype=_accumulator_dtype(x.dtype),
+                      device=x.device)
+    for i in range(plan.k):
+        h0, h1, src = plan.rows(i)
+        if h0 >= h1:
+            continue
+        xi = win[:, src:src + h1 - h0].reshape(c, -1, plan.length)
+        band = plan.band(weight[:, 0, i])
+        if h1 - h0 == h and acc.dtype == x.dtype:
+            acc.view(c, -1, plan.bw).baddbmm_(xi, band)
+        else:
+            # bmm into a fresh buffer: baddbmm_ into a row slice (a batch
+            # stride other than rows x cols) falls back to one GEMM per
+            # channel on the CPU
+            acc[:, h0:h1].view(c, -1, plan.bw).add_(torch.bmm(xi, band))
+    return acc
+
+
+def _rows_weight_grad(x, grad_out, plan):
+    """dW[c, i, j]: per kernel row, windows^T @ grad_out on the diagonals."""
+    c = x.shape[1]
+    win = plan.windows(x)
+    dy = plan.blocked(grad_out)
+    grad = torch.zeros(c, plan.k, plan.k, dtype=torch.float32,
+                       device=x.device)
+    for i in range(plan.k):
+        h0, h1, src = plan.rows(i)
+        if h0 >= h1:
+            continue
+        xi = win[:, src:src + h1 - h0].reshape(c, -1, plan.length)
+        dyi = dy[:, h0:h1].reshape(c, -1, plan.bw)
+        grad[:, i] = plan.band_adjoint(torch.bmm(xi.transpose(1, 2), dyi))
+    return grad.unsqueeze(1)
+
+
+def _memory_format(x):
+    channels_last = (x.is_contiguous(memory_format=torch.channels_last)
+                     and not x.is_contiguous())
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def rows_conv(x, weight):
+    """Forward of the row form, no autograd: (N, C, H, W) -> same shape."""
+    plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
+    acc = _rows_product(x, weight, plan)
+    return plan.unblocked(acc, x.shape[0], _memory_format(x)).to(x.dtype)
+
+
+class RowsDWConv(torch.autograd.Function):
+    """Row-form depthwise convolution with a hand-written backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        y = rows_conv(x, weight)
+        return y if bias is None else y.add_(bias.view(1, -1, 1, 1))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = rows_conv(grad_out, weight.flip(-2, -1))
+        if ctx.needs_input_grad[1]:
+            plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
+            grad_w = _rows_weight_grad(x, grad_out, plan).to(weight.dtype)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad_out.sum((0, 2, 3), dtype=torch.float32).to(
+                grad_out.dtype)
+        return grad_x, grad_w, grad_b
+
+
+# -------------------------------------------------------------- dense form
+@functools.lru_cache(maxsize=64)
+def _dense_index(height, width, kernel_size, device):
+    """(HW, HW) index into the flattened kernel (K*K reads a zero)."""
+    p = kernel_size // 2
+    hs, ws = torch.arange(height), torch.arange(width)
+    i = (hs[:, None, None, None] - hs[None, None, :, None] + p)
+    j = (ws[None, :, None, None] - ws[None, None, None, :] + p)
+    inside = (i >= 0) & (i < kernel_size) & (j >= 0) & (j < kernel_size)
+    index = torch.where(inside, i * kernel_size + j, kernel_size**2)
+    return index.reshape(height * width, height * width).to(device)
+
+
+def _dense_matrix(weight, height, width):
+    c, k = weight.shape[0], weight.shape[-1]
+    index = _dense_index(height, width, k, weight.device)
+    flat = F.pad(weight.reshape(c, k * k), (0, 1))
+    return flat.index_select(1, index.view(-1)).view(c, height * width, -1)
+
+
+def _channels_first(x):
+    """(N, C, H, W) -> (C, N, HW)."""
+    n, c = x.shape[:2]
+    return x.permute(1, 0, 2, 3).reshape(c, n, -1)
+
+
+def _from_channels_first(y, like):
+    n, c, h, w = like.shape
+    y = y.view(c, n, h, w).permute(1, 0, 2, 3)
+    return y.contiguous(memory_format=_memory_format(like))
+
+
+class DenseDWConv(torch.autograd.Function):
+    """Dense-form depthwise convolution with a hand-written backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        h, w = x.shape[-2:]
+        y = torch.bmm(_channels_first(x), _dense_matrix(weight, h, w))
+        y = _from_channels_first(y, x)
+        return y if bias is None else y.add_(bias.view(1, -1, 1, 1))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        c, k = weight.shape[0], weight.shape[-1]
+        h, w = x.shape[-2:]
+        grad_x = grad_w = grad_b = None
+        dy = _channels_first(grad_out)
+        if ctx.needs_input_grad[0]:
+            matrix = _dense_matrix(weight, h, w)
+            grad_x = _from_channels_first(
+                torch.bmm(dy, matrix.transpose(1, 2)), x)
+        if ctx.needs_input_grad[1]:
+            grad_m = torch.bmm(_channels_first(x).transpose(1, 2), dy)
+            index = _dense_index(h, w, k, x.device).view(1, -1).expand(c, -1)
+            flat = grad_m.new_zeros(c, k * k + 1, dtype=torch.float32)
+            flat.scatter_add_(1, index, grad_m.reshape(c, -1).float())
+            grad_w = flat[:, :-1].reshape(weight.shape).to(weight.dtype)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad_out.sum((0, 2, 3), dtype=torch.float32).to(
+                grad_out.dtype)
+        return grad_x, grad_w, grad_b
