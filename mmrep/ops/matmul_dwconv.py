@@ -29,7 +29,8 @@ summed over kernel rows in float32 and rounded once.
 
 Extra memory per call (besides output and gradients): the row form holds
 the input re-laid out as windows, ``(BW + K - 1) / BW`` times the input
-(``block_width`` keeps this at or under about 2x; one unpadded block: 1x),
+(``block_width`` keeps this at or under 1.8x; one unpadded block: 1x;
+times ``(H + K - 1) / H`` where zero rows pad a map much taller than K),
 a float32 accumulator for low-precision inputs, one product of kernel row
 i's output rows (at most the output's size), and one (C, L, BW) band at a
 time. The dense form holds its
@@ -50,9 +51,9 @@ _LOW_PRECISION = (torch.float16, torch.bfloat16)
 def block_width(width, kernel_size):
     """Outputs per row block. A row costs ``blocks * BW * (BW + K - 1)``
     multiply-adds cut into blocks and ``W * W`` as one unpadded block; the
-    block is the smallest multiple of 8 (at least 16) whose halo is at most
-    the block itself, so the windows hold at most about 2x the input."""
-    bw = max(16, -(-(kernel_size - 1) // 8) * 8)
+    block is the smallest multiple of 8 (at least 16) at least 1.25x its
+    halo, so the windows hold at most about 1.8x the input."""
+    bw = max(16, -(-(kernel_size - 1) * 5 // 32) * 8)
     blocks = -(-width // bw)
     return bw if blocks * bw * (bw + kernel_size - 1) < width**2 else width
 
@@ -79,23 +80,37 @@ class _RowPlan:
             self.length, self.shift = width, self.pad
         else:  # padded windows: window column a, output b
             self.length, self.shift = self.bw + kernel_size - 1, 0
+        # Zero rows above and below cost the rows that fall in the padding,
+        # but let every kernel row accumulate into the whole output in place
+        # (a row slice has to go through a temporary buffer): worth it
+        # where the padding is a small part of the work.
+        valid = sum(h1 - h0 for h0, h1, _ in map(self._rows, range(
+            kernel_size)))
+        self.pad_rows = height * kernel_size <= 1.25 * valid
 
-    def rows(self, i):
-        """Output rows [h0, h1) whose inputs for kernel row i exist, and the
-        first input row they read."""
+    def _rows(self, i):
         h0 = max(0, self.pad - i)
         h1 = min(self.height, self.height + self.pad - i)
         return h0, h1, h0 + i - self.pad
 
+    def rows(self, i):
+        """Output rows [h0, h1) for kernel row i (those whose inputs exist,
+        or all of them with padded rows), and the first window row read."""
+        return (0, self.height, i) if self.pad_rows else self._rows(i)
+
     def windows(self, x):
-        """x (N, C, H, W) -> (C, H, N * blocks, L): the input windows."""
+        """x (N, C, H, W) -> (C, H', N * blocks, L): the input windows (H'
+        counts the zero rows when ``pad_rows``)."""
         n, c, h, w = x.shape
         x = x.permute(1, 2, 0, 3)
+        rows = (self.pad, self.pad) if self.pad_rows else (0, 0)
         if self.blocks == 1:
+            x = F.pad(x, (0, 0, 0, 0) + rows) if self.pad_rows else x
             return x.contiguous()
         right = self.blocks * self.bw - w + self.pad
-        x = F.pad(x, (self.pad, right)).unfold(3, self.length, self.bw)
-        return x.reshape(c, h, n * self.blocks, self.length)
+        x = F.pad(x, (self.pad, right, 0, 0) + rows)
+        x = x.unfold(3, self.length, self.bw)  # overlapping view: copy once
+        return x.reshape(c, -1, n * self.blocks, self.length).contiguous()
 
     def blocked(self, y):
         """y (N, C, H, W) -> (C, H, N * blocks, BW), zero-padded on the
@@ -107,19 +122,24 @@ class _RowPlan:
         return y.reshape(c, h, n * self.blocks, self.bw)
 
     def unblocked(self, y, n, memory_format):
-        """(C, H, N * blocks, BW) -> (N, C, H, W) in ``memory_format``."""
+        """(C, H, N * blocks, BW) products of :meth:`mirrored_band`, whose
+        outputs run backwards in each block -> (N, C, H, W) in
+        ``memory_format``."""
         c, h = y.shape[:2]
-        y = y.reshape(c, h, n, self.blocks * self.bw)[..., :self.width]
+        y = y.view(c, h, n, self.blocks, self.bw).flip(-1)
+        y = y.view(c, h, n, self.blocks * self.bw)[..., :self.width]
         return y.permute(2, 0, 1, 3).contiguous(memory_format=memory_format)
 
-    def band(self, kernel_row):
-        """kernel_row (C, K) -> (C, L, BW) band matrices: with the row
-        zero-padded to v, T[a, b] = v[a - b + BW - 1], i.e. the flipped
-        sliding windows of v (a strided copy, no gather)."""
+    def mirrored_band(self, kernel_row):
+        """kernel_row (C, K) -> the (C, L, BW) band matrices with their
+        columns in reverse order. With the row zero-padded to v, the band is
+        T[a, b] = v[a - b + BW - 1]; reversed columns make it the sliding
+        windows of v (one strided copy): the Toeplitz band itself would need
+        a flip per kernel row, the output one flip per call."""
         left = self.bw - 1 - self.shift
         right = self.length + self.bw - 1 - left - self.k
         v = F.pad(kernel_row, (left, right))
-        return v.unfold(1, self.bw, 1).contiguous().flip(-1)
+        return v.unfold(1, self.bw, 1).contiguous()
 
     def band_adjoint(self, grad_band):
         """(C, L, BW) -> (C, K): the sum along each of the K diagonals."""
@@ -137,25 +157,31 @@ def _row_plan(height, width, kernel_size):
 
 
 def _rows_product(x, weight, plan):
-    """sum_i windows(x)[rows + i] @ band(weight row i), in block layout."""
+    """sum_i windows(x)[rows + i] @ band(weight row i), in block layout
+    (outputs backwards in each block, see :meth:`_RowPlan.mirrored_band`)."""
     c, h = x.shape[1], x.shape[2]
     win = plan.windows(x)
     span = win.shape[2]
     acc = torch.zeros(c, h, span, plan.bw, dtype=_accumulator_dtype(x.dtype),
                       device=x.device)
+    # products of row slices go through one reused buffer: baddbmm_ into a
+    # row slice (a batch stride other than rows x cols) falls back to one
+    # GEMM per channel on the CPU
+    buffer = None
     for i in range(plan.k):
         h0, h1, src = plan.rows(i)
         if h0 >= h1:
             continue
         xi = win[:, src:src + h1 - h0].reshape(c, -1, plan.length)
-        band = plan.band(weight[:, 0, i])
+        band = plan.mirrored_band(weight[:, 0, i])
         if h1 - h0 == h and acc.dtype == x.dtype:
             acc.view(c, -1, plan.bw).baddbmm_(xi, band)
-        else:
-            # bmm into a fresh buffer: baddbmm_ into a row slice (a batch
-            # stride other than rows x cols) falls back to one GEMM per
-            # channel on the CPU
-            acc[:, h0:h1].view(c, -1, plan.bw).add_(torch.bmm(xi, band))
+            continue
+        if buffer is None:
+            buffer = x.new_empty(acc.numel())
+        out = buffer[:xi.shape[0] * xi.shape[1] * plan.bw].view(
+            c, -1, plan.bw)
+        acc[:, h0:h1].view(c, -1, plan.bw).add_(torch.bmm(xi, band, out=out))
     return acc
 
 
