@@ -91,6 +91,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--preset', choices=sorted(PRESETS), default=None,
                         help="default: 'gpu' on a GPU, else 'cpu'")
+    parser.add_argument('--shapes', nargs='+', metavar='B,C,H,W,K',
+                        help='time these shapes instead of a preset')
     parser.add_argument('--dtypes', nargs='+', default=['float32'])
     parser.add_argument('--impls', nargs='+', default=None,
                         help='default: torch, rows, dense (where its matrix '
@@ -106,7 +108,9 @@ def main(argv=None):
                           ('cuda' if torch.cuda.is_available() else 'cpu'))
     preset = args.preset or ('gpu' if device.type == 'cuda' else 'cpu')
     rows = []
-    for shape in PRESETS[preset]:
+    shapes = ([tuple(map(int, s.split(','))) for s in args.shapes]
+              if args.shapes else PRESETS[preset])
+    for shape in shapes:
         for dtype in (getattr(torch, d) for d in args.dtypes):
             group = []
             for impl in args.impls or default_impls(device, shape):

@@ -82,7 +82,8 @@ def test_official_module_names():
 
 
 def test_official_parameter_counts():
-    # REFERENCE: 78.84M (31B), 171.13M (31L), 333.38M (XL) without the head.
+    # Official RepLKNet-pytorch models: 78.84M (31B), 171.13M (31L), 333.38M
+    # (XL) without the head.
     expected = {'31B': 78.84e6, '31L': 171.13e6, 'XL': 333.38e6}
     for arch, count in expected.items():
         with torch.device('meta'):
