@@ -3,7 +3,8 @@ measuring, like ``torch.backends.cudnn.benchmark``.
 
 The first time the process meets a case (device, dtype, shape, kernel size,
 memory format, training or inference), every candidate runs on copies of
-the real tensors (forward, plus backward when training) and the fastest is
+the real tensors (forward, plus backward when training; in a separate
+thread, outside the caller's autograd context) and the fastest is
 kept for the rest of the process; the choice is logged once through
 mmengine's logger. Candidates that fall far behind the best so far stop
 being timed early, so a slow candidate costs about one call.
@@ -20,6 +21,7 @@ import os
 import os.path as osp
 import platform
 import tempfile
+import threading
 import time
 
 import torch
@@ -114,7 +116,28 @@ class Dispatcher:
 
     def measure(self, x, weight, bias, training):
         """Seconds per call (forward, or forward + backward) of every
-        candidate on copies of the tensors; inf for one that failed."""
+        candidate on copies of the tensors; inf for one that failed.
+
+        The trials run in a thread of their own: the caller's autograd
+        state is thread-local, and e.g. the saved-tensor hooks of activation
+        checkpointing must not see (and later recompute) them.
+        """
+        outcome = {}
+
+        def trials():
+            try:
+                outcome['times'] = self._measure(x, weight, bias, training)
+            except BaseException as error:  # re-raised in the caller
+                outcome['error'] = error
+
+        thread = threading.Thread(target=trials, name='dwconv-dispatch')
+        thread.start()
+        thread.join()
+        if 'error' in outcome:
+            raise outcome['error']
+        return outcome['times']
+
+    def _measure(self, x, weight, bias, training):
         inputs = [t.detach().clone().requires_grad_(training)
                   if t is not None else None for t in (x, weight, bias)]
         grad = torch.randn_like(x) if training else None

@@ -49,10 +49,14 @@ def assert_same(model, reference, x):
         assert rel_err(got_grad[name], want_grad[name]) < 1e-4, name
 
 
-# None: 'auto' measures; 'rows'/'dense': 'auto' forced through the
-# environment, so both matrix forms run inside the backbone.
-@pytest.mark.parametrize('forced', [None, 'rows', 'dense'])
-def test_auto_matches_torch_in_training_and_deploy_form(forced, monkeypatch):
+# None: 'auto' measures (also inside activation checkpointing, whose
+# recomputation must see the same calls); 'rows'/'dense': 'auto' forced
+# through the environment, so both matrix forms run inside the backbone.
+@pytest.mark.parametrize('forced, with_cp', [(None, False), (None, True),
+                                             ('rows', False),
+                                             ('dense', False)])
+def test_auto_matches_torch_in_training_and_deploy_form(forced, with_cp,
+                                                        monkeypatch):
     if forced:
         monkeypatch.setenv(ENV_IMPL, forced)
     else:
@@ -60,7 +64,7 @@ def test_auto_matches_torch_in_training_and_deploy_form(forced, monkeypatch):
     monkeypatch.setattr(DISPATCHER, 'choices', {})
     torch.manual_seed(0)
     reference = trained_like(RepLKNet(arch=ARCH, large_kernel_impl='torch'))
-    auto = RepLKNet(arch=ARCH, large_kernel_impl='auto')
+    auto = RepLKNet(arch=ARCH, large_kernel_impl='auto', with_cp=with_cp)
     auto.load_state_dict(reference.state_dict())
     auto.eval()
     x = torch.randn(2, 3, 96, 80)
