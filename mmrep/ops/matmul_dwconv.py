@@ -41,9 +41,11 @@ import functools
 import torch
 import torch.nn.functional as F
 
-# The dense matrix must stay small: 2**24 elements is 64 MiB in float32
-# (RepLKNet-31B's 14x14 stage, 512 x 196^2 = 19.7M, is just over; its 7x7
-# stage, 1024 x 49^2 = 2.5M, is well under).
+from .autograd import dwconv_function
+
+# The dense matrix must stay small: 2**25 elements are 128 MiB in float32
+# (RepLKNet-31B's 14x14 stage, 512 x 196^2 = 19.7M, fits; its 7x7 stage,
+# 1024 x 49^2 = 2.5M, takes 10 MiB).
 DENSE_MAX_ELEMENTS = 2**25
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -215,29 +217,15 @@ def rows_conv(x, weight):
     return plan.unblocked(acc, x.shape[0], _memory_format(x)).to(x.dtype)
 
 
-class RowsDWConv(torch.autograd.Function):
-    """Row-form depthwise convolution with a hand-written backward."""
+def _rows_grad_weight(x, grad_out, weight):
+    plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
+    return _rows_weight_grad(x, grad_out, plan)
 
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        y = rows_conv(x, weight)
-        return y if bias is None else y.add_(bias.view(1, -1, 1, 1))
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_x = rows_conv(grad_out, weight.flip(-2, -1))
-        if ctx.needs_input_grad[1]:
-            plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
-            grad_w = _rows_weight_grad(x, grad_out, plan).to(weight.dtype)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = grad_out.sum((0, 2, 3), dtype=torch.float32).to(
-                grad_out.dtype)
-        return grad_x, grad_w, grad_b
+RowsDWConv = dwconv_function(
+    'RowsDWConv', rows_conv,
+    lambda grad_out, weight: rows_conv(grad_out, weight.flip(-2, -1)),
+    _rows_grad_weight)
 
 
 # -------------------------------------------------------------- dense form
@@ -272,36 +260,30 @@ def _from_channels_first(y, like):
     return y.contiguous(memory_format=_memory_format(like))
 
 
-class DenseDWConv(torch.autograd.Function):
-    """Dense-form depthwise convolution with a hand-written backward."""
+def dense_conv(x, weight):
+    """Forward of the dense form, no autograd."""
+    matrix = _dense_matrix(weight, *x.shape[-2:])
+    return _from_channels_first(torch.bmm(_channels_first(x), matrix), x)
 
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        h, w = x.shape[-2:]
-        y = torch.bmm(_channels_first(x), _dense_matrix(weight, h, w))
-        y = _from_channels_first(y, x)
-        return y if bias is None else y.add_(bias.view(1, -1, 1, 1))
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        c, k = weight.shape[0], weight.shape[-1]
-        h, w = x.shape[-2:]
-        grad_x = grad_w = grad_b = None
-        dy = _channels_first(grad_out)
-        if ctx.needs_input_grad[0]:
-            matrix = _dense_matrix(weight, h, w)
-            grad_x = _from_channels_first(
-                torch.bmm(dy, matrix.transpose(1, 2)), x)
-        if ctx.needs_input_grad[1]:
-            grad_m = torch.bmm(_channels_first(x).transpose(1, 2), dy)
-            index = _dense_index(h, w, k, x.device).view(1, -1).expand(c, -1)
-            flat = grad_m.new_zeros(c, k * k + 1, dtype=torch.float32)
-            flat.scatter_add_(1, index, grad_m.reshape(c, -1).float())
-            grad_w = flat[:, :-1].reshape(weight.shape).to(weight.dtype)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = grad_out.sum((0, 2, 3), dtype=torch.float32).to(
-                grad_out.dtype)
-        return grad_x, grad_w, grad_b
+def _dense_grad_input(grad_out, weight):
+    matrix = _dense_matrix(weight, *grad_out.shape[-2:])
+    dy = _channels_first(grad_out)
+    return _from_channels_first(torch.bmm(dy, matrix.transpose(1, 2)),
+                                grad_out)
+
+
+def _dense_grad_weight(x, grad_out, weight):
+    """x^T @ grad_out per channel, folded onto the kernel by the adjoint of
+    the gather that built the matrix."""
+    c, k = weight.shape[0], weight.shape[-1]
+    grad_m = torch.bmm(_channels_first(x).transpose(1, 2),
+                       _channels_first(grad_out))
+    index = _dense_index(*x.shape[-2:], k, x.device).view(1, -1).expand(c, -1)
+    flat = grad_m.new_zeros(c, k * k + 1, dtype=torch.float32)
+    flat.scatter_add_(1, index, grad_m.reshape(c, -1).float())
+    return flat[:, :-1].reshape(weight.shape)
+
+
+DenseDWConv = dwconv_function('DenseDWConv', dense_conv, _dense_grad_input,
+                              _dense_grad_weight)

@@ -10,6 +10,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .autograd import dwconv_function
+
 
 @triton.jit
 def _dwconv_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, C, H, W, K, PAD,
@@ -114,29 +116,17 @@ def dwconv_grad_weight(x, grad_out, kernel_size, out=None):
     return out
 
 
-class TritonDWConv(torch.autograd.Function):
-    """The Triton kernels with autograd (input, weight and bias grads)."""
+def _forward_in_format(x, weight):
+    """The forward, in x's memory format (as F.conv2d returns it)."""
+    y = dwconv_forward(x, weight)
+    if not x.is_contiguous() and x.is_contiguous(
+            memory_format=torch.channels_last):
+        y = y.contiguous(memory_format=torch.channels_last)
+    return y
 
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        y = dwconv_forward(x, weight, bias)
-        if x.is_contiguous(memory_format=torch.channels_last):
-            y = y.contiguous(memory_format=torch.channels_last)
-        return y
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        grad_out = grad_out.contiguous()
-        grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_x = dwconv_grad_input(grad_out, weight)
-        if ctx.needs_input_grad[1]:
-            grad_w = dwconv_grad_weight(x, grad_out, weight.shape[-1]).to(
-                weight.dtype)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = grad_out.sum((0, 2, 3), dtype=torch.float32).to(
-                grad_out.dtype)
-        return grad_x, grad_w, grad_b
+TritonDWConv = dwconv_function(
+    'TritonDWConv', _forward_in_format,
+    lambda grad_out, weight: dwconv_grad_input(grad_out.contiguous(), weight),
+    lambda x, grad_out, weight: dwconv_grad_weight(
+        x, grad_out.contiguous(), weight.shape[-1]))
