@@ -141,6 +141,16 @@ def test_real_auto_measures_on_the_cpu(monkeypatch):
     assert ((y.double() - ref).norm() / ref.norm()) < 1e-5
 
 
+def test_measuring_leaves_the_random_state_alone(monkeypatch):
+    monkeypatch.setattr(DISPATCHER, 'choices', {})
+    x = torch.randn(2, 4, 12, 12, requires_grad=True)
+    w = torch.randn(4, 1, 7, 7, requires_grad=True)
+    state = torch.get_rng_state()
+    depthwise_conv2d(x, w, impl='auto').sum().backward()
+    assert DISPATCHER.choices  # it measured
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_tracing_uses_pytorch(monkeypatch):
     monkeypatch.setattr(DISPATCHER, 'choices', {})
     conv = LargeKernelDWConv2d(4, 7)
