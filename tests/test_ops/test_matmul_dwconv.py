@@ -78,11 +78,14 @@ def implementation_cases():
                          ids=str)
 def test_forward_and_gradients_match_float64(case, dtype, impl):
     x, weight, bias, grad_out = make_case(case, dtype)
-    leaves = [t.requires_grad_() for t in (x, weight, bias) if t is not None]
+    for t in (x, weight, bias):
+        if t is not None:
+            t.requires_grad_()
     y = depthwise_conv2d(x, weight, bias, impl=impl)
     assert y.dtype == dtype and y.shape == x.shape
-    assert y.is_contiguous(memory_format=torch.channels_last) == case[-1] \
-        or y.is_contiguous()
+    # the input's memory format comes back, as F.conv2d returns it
+    fmt = torch.channels_last if case[-1] else torch.contiguous_format
+    assert y.is_contiguous(memory_format=fmt)
     y.backward(grad_out)
     want = reference(x, weight, bias, grad_out)
     got = [y, x.grad, weight.grad, bias.grad if bias is not None else None]
