@@ -3,7 +3,8 @@
 Importing the package registers the backbone (and mmrep's engine parts) in
 mmrep's own registries and in mmseg's/mmdet's, so a config only needs
 ``custom_imports=dict(imports=['mmrep'], allow_failed_imports=False)``,
-and configs anywhere can inherit ``mmrep::upernet/replknet31b_ade20k.py``.
+and configs anywhere can inherit mmrep's, e.g.
+``mmrep::upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py``.
 """
 from . import engine, models  # noqa: F401  (registers modules)
 from .registry import register_config_scope

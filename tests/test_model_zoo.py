@@ -7,6 +7,7 @@ import sys
 import yaml
 
 from .conftest import ROOT
+from .test_configs.helpers import RENAMED
 
 
 def test_model_index_lists_every_metafile_and_every_config_exists():
@@ -25,19 +26,21 @@ def test_model_index_lists_every_metafile_and_every_config_exists():
             configs.add(model['Config'])
     shipped = {osp.relpath(p, ROOT) for p in glob.glob(
         osp.join(ROOT, 'configs', '*', '*.py')) if 'toy' not in p and
-        '_base_' not in p}
+        osp.relpath(p, osp.join(ROOT, 'configs')) not in RENAMED}
     assert shipped == configs
 
 
 def test_installed_package_carries_configs_users_inherit(tmp_path):
     """A regular install of mmrep; a user's config elsewhere inherits
-    mmrep::upernet/replknet31b_ade20k.py."""
+    mmrep::upernet/replknet31b_ade20k.py (the former name of the 31B ADE20K
+    config, itself a child of the new name)."""
     target = tmp_path / 'site'
     subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
                     '--no-build-isolation', '--target', str(target), ROOT],
                    check=True, capture_output=True)
-    assert osp.isfile(target / 'mmrep/.mim/configs/upernet/'
-                      'replknet31b_ade20k.py')
+    for old, new in RENAMED.items():
+        assert osp.isfile(target / 'mmrep/.mim/configs' / old)
+        assert osp.isfile(target / 'mmrep/.mim/configs' / new)
     project = tmp_path / 'my_project'
     project.mkdir()
     (project / 'my_upernet.py').write_text(

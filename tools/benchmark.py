@@ -4,7 +4,8 @@ and peak training memory, for a config's backbone alone or its whole
 segmentor/detector, once per large-kernel implementation; optionally timm's
 ConvNeXt-B and Swin-B side by side. Writes JSON and a markdown table.
 
-  python tools/benchmark.py configs/upernet/replknet31b_ade20k.py \
+  python tools/benchmark.py \
+      configs/upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py \
       --backbone-only --batch 4 --shape 224 224 --impls torch auto \
       --json work_dirs/bench/model.json --md work_dirs/bench/model.md
 """

@@ -6,7 +6,8 @@
   Official downstream (mmseg 0.x UperNet, mmdet 2.x FCOS / Cascade Mask
   R-CNN) -> checkpoint for tools/test.py, checked against the config's model:
     python tools/convert_checkpoint.py upernet_official.pth upernet.pth \
-        --config configs/upernet/replknet31b_ade20k.py
+        --config \
+        configs/upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py
 """
 import argparse
 import os

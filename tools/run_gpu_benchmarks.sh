@@ -13,7 +13,7 @@ nvidia-smi | tee "$OUT/nvidia-smi.txt"
 "$PY" -m pytest -q tests/test_ops 2>&1 | tee "$OUT/correctness.log"
 "$PY" tools/benchmark_dwconv.py --preset gpu --dtypes float32 bfloat16 \
     --json "$OUT/dwconv.json" --md "$OUT/dwconv.md" 2>&1 | tee "$OUT/dwconv.log"
-"$PY" tools/benchmark.py configs/upernet/replknet31b_ade20k.py \
+"$PY" tools/benchmark.py configs/upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py \
     --backbone-only --batch 64 --shape 224 224 --amp --impls torch auto \
     --timm --cfg-options model.backbone.with_cp=False \
     --json "$OUT/model.json" --md "$OUT/model.md" 2>&1 | tee "$OUT/model.log"

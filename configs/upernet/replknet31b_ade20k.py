@@ -1,12 +1,4 @@
-# RepLKNet-31B (ImageNet-1K) + UperNet, ADE20K 512x512, 160k iterations,
-# 8 GPUs x 2 images. Paper: 49.9 mIoU (ss), 50.6 (ms+flip, use --tta).
-_base_ = [
-    '../_base_/models/upernet_replknet31b.py',
-    'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/adamw_poly_160k.py',
-]
-crop_size = (512, 512)
-data_preprocessor = dict(size=crop_size)
-model = dict(data_preprocessor=data_preprocessor)
-train_dataloader = dict(batch_size=2)
+# Former name of
+# upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py,
+# kept so that existing commands and mmrep:: bases keep working.
+_base_ = ['./upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py']  # noqa

@@ -10,9 +10,27 @@ from mmrep.utils import replace_sync_bn
 from ..conftest import ROOT, TINY_ARCH
 
 
+# Former names of the segmentation configs, kept as one-line children of
+# the OpenMMLab-named ones (tests build only the latter).
+RENAMED = {
+    'upernet/replknet31b_ade20k.py':
+    'upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py',
+    'upernet/replknet31b-in22k_ade20k-640.py':
+    'upernet/upernet_replknet31b-in22k_8xb2-accum8-320k_ade20k-640x640.py',
+    'upernet/replknet31l-in22k_ade20k-640.py':
+    'upernet/upernet_replknet31l-in22k_8xb1-accum8-640k_ade20k-640x640.py',
+    'upernet/replknetxl_ade20k-640.py':
+    'upernet/upernet_replknetxl_8xb2-accum2-320k_ade20k-640x640.py',
+    'upernet/replknet31b_cityscapes.py':
+    'upernet/upernet_replknet31b_8xb2-accum4-80k_cityscapes-769x769.py',
+}
+
+
 def configs(folder, exclude='toy'):
+    """The configs of ``configs/<folder>``, without toys and former names."""
     paths = sorted(glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
-    return [p for p in paths if exclude not in osp.basename(p)]
+    return [p for p in paths if exclude not in osp.basename(p) and
+            osp.relpath(p, osp.join(ROOT, 'configs')) not in RENAMED]
 
 
 def config_id(path):

@@ -12,7 +12,8 @@ from mmrep.models import RepLKNet
 
 from ..conftest import ROOT, TINY_ARCH, run_tool
 
-ADE_31B = f'{ROOT}/configs/upernet/replknet31b_ade20k.py'
+ADE_31B = (f'{ROOT}/configs/upernet/'
+           'upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py')
 
 
 def randomize(state_dict):
@@ -115,9 +116,10 @@ def parse_cfg_options(options):
 
 # Three-class versions of the paper detectors (the toy data's classes).
 THREE_CLASSES = {
-    'fcos/replknet31b_coco.py': [
+    'fcos/fcos_replknet31b_fpn_8xb2-ms-640-800-2x_coco.py': [
         'model.bbox_head.num_classes=3', 'model.test_cfg.score_thr=0.0'],
-    'cascade_mask_rcnn/replknet31b_coco.py': [
+    'cascade_mask_rcnn/cascade-mask-rcnn_replknet31b_fpn_4conv1fc-giou_'
+    '8xb1-ms-crop-3x_coco.py': [
         *[f'model.roi_head.bbox_head.{i}.num_classes=3' for i in range(3)],
         'model.roi_head.mask_head.num_classes=3',
         'model.test_cfg.rcnn.score_thr=0.0'],

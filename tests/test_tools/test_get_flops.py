@@ -8,7 +8,8 @@ from ..conftest import ROOT
 
 
 def test_upernet_31b_ade20k_params_and_flops_match_the_paper():
-    cfg = Config.fromfile(f'{ROOT}/configs/upernet/replknet31b_ade20k.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/upernet/upernet_replknet31b_'
+                          '8xb2-accum8-320k_ade20k-512x512.py')
     cfg.model.backbone.init_cfg = None
     cfg.model.backbone.with_cp = False
     result = get_flops.count(cfg, (512, 2048))
@@ -20,7 +21,8 @@ def test_upernet_31b_ade20k_params_and_flops_match_the_paper():
 
 
 def test_fcos_31b_params_and_flops_match_the_paper():
-    cfg = Config.fromfile(f'{ROOT}/configs/fcos/replknet31b_coco.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/fcos/fcos_replknet31b_fpn_'
+                          '8xb2-ms-640-800-2x_coco.py')
     cfg.model.backbone.init_cfg = None
     result = get_flops.count(cfg, (800, 1280))
     assert abs(result['params'] / 1e6 - 87.2) < 0.1, result
@@ -34,7 +36,8 @@ def test_two_stage_head_flops_grow_linearly_with_the_proposals():
     count; bbox heads see all proposals, mask heads the first 100."""
     from mmrep.utils import replace_sync_bn
     cfg = Config.fromfile(
-        f'{ROOT}/configs/cascade_mask_rcnn/replknet31b_coco.py')
+        f'{ROOT}/configs/cascade_mask_rcnn/cascade-mask-rcnn_replknet31b_fpn_'
+        '4conv1fc-giou_8xb1-ms-crop-3x_coco.py')
     cfg.model.backbone.update(init_cfg=None, arch=dict(
         large_kernel_sizes=[7, 7, 5, 5], layers=[1, 1, 1, 1],
         channels=[8, 16, 32, 64], small_kernel=3, dw_ratio=1))

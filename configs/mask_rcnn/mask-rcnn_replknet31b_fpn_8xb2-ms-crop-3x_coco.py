@@ -2,7 +2,7 @@
 # DETR-style multi-scale crop augmentation: mmdet 3.x's ConvNeXt Mask R-CNN
 # 3x recipe (augmentation, warm-up, steps 27 and 33) with RepLKNet's AdamW
 # settings. Add --amp for mixed precision, as the mmdet recipe does.
-_base_ = ['./replknet31b_coco.py']
+_base_ = ['./mask-rcnn_replknet31b_fpn_8xb2-1x_coco.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
