@@ -87,8 +87,8 @@ def rescale(cfg, from_gpus, gpus, images_per_gpu=None):
         raise ValueError(
             f'{gpus} GPUs x {images_per_gpu} images per GPU cannot make the '
             f"recipe's {per_step} images per optimizer step: choose GPUs x "
-            f'images per GPU that divide {per_step} (or scale the learning '
-            f'rate yourself, e.g. mmdet\'s --auto-scale-lr)')
+            f'images per GPU that divide {per_step} (more images per '
+            f'iteration than that change the recipe itself)')
     accum = per_step // per_iter
     factor = Fraction(accum, accumulation(cfg))
     options = {'optim_wrapper.accumulative_counts': accum}

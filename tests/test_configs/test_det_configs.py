@@ -63,7 +63,7 @@ def toy_batch(toy_coco, num=2):
 def shrunk_model(path, allow_all_anchors=False):
     cfg = load(path)
     cfg.model.neck.in_channels = shrink_backbone(cfg)
-    if allow_all_anchors and 'rpn' in cfg.model.train_cfg:
+    if allow_all_anchors and 'rpn' in cfg.model.get('train_cfg', {}):
         # The paper's cascade recipe keeps mmdet's allowed_border=0, which
         # refuses an image without one anchor fully inside (mmdet raises a
         # ValueError naming the option); COCO images are never that small.
