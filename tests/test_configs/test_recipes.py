@@ -221,3 +221,31 @@ def test_config_names_are_unique():
     names = [osp.basename(p) for p in glob(osp.join(ROOT, 'configs', '*',
                                                     '*.py'))]
     assert len(names) == len(set(names))
+
+
+def test_a_recipe_that_cannot_be_split_is_refused_by_name():
+    xl = load(osp.join(ROOT, 'configs', 'upernet',
+                       'upernet_replknetxl_8xb2-accum2-320k_ade20k-640x640.py'))
+    with pytest.raises(ValueError, match=r'64 GPUs x 2 images .* 32 images'):
+        rescale(xl, 8, 64)
+    with pytest.raises(ValueError, match=r'3 GPUs x 2 images'):
+        rescale(xl, 8, 3)
+    # 32 GPUs fit with one image each: no accumulation, the official counts
+    options = rescale(xl, 8, 32, images_per_gpu=1)
+    assert options['train_dataloader.batch_size'] == 1
+    assert options['train_cfg.max_iters'] == 160000
+
+
+def test_fewer_gpus_for_an_epoch_based_recipe_accumulate():
+    """Epochs stay; the warm-up, counted in iterations, doubles."""
+    path = DET_CONFIGS[0]
+    options = rescale(load(path), gpus_of(path), 4)
+    assert options == {'optim_wrapper.accumulative_counts': 2,
+                       'param_scheduler.0.end': 1000}
+    with pytest.raises(ValueError):
+        rescale(load(path), gpus_of(path), 16)
+
+
+def test_a_name_without_the_gpu_count_is_reported():
+    with pytest.raises(ValueError, match='my_config.py.*GPU count'):
+        gpus_of('configs/my_config.py')
