@@ -11,7 +11,6 @@ import os.path as osp
 import cv2
 from mmengine.config import Config
 
-from mmrep.engine import allow_mmengine_checkpoints
 from mmrep.utils import task_of
 
 
@@ -38,7 +37,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not osp.isfile(args.image):
         raise FileNotFoundError(f'image {args.image!r} does not exist')
-    allow_mmengine_checkpoints()
     inferencer = build_inferencer(args.config, args.checkpoint, args.device)
     kwargs = dict(return_vis=True)
     if type(inferencer).__name__ == 'DetInferencer':

@@ -38,7 +38,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument('src', help='checkpoint to convert')
+    parser.add_argument('src', help='checkpoint to convert: a file, an '
+                        'http(s):// URL or any mmengine checkpoint scheme')
     parser.add_argument('dst', help='where to write the result')
     parser.add_argument('--config', help='check a downstream checkpoint '
                         'against this config\'s model')
@@ -49,9 +50,12 @@ def main(argv=None):
                         'RepLKNet arch (31B, 31L, XL, ...)')
     parser.add_argument('--stage-norms', action='store_true',
                         help='with --arch: the weights have stages.i.norm')
+    parser.add_argument('--model-key', help='the entry holding the weights '
+                        '(default: state_dict or model; model_ema for the '
+                        "official training script's EMA weights)")
     args = parser.parse_args(argv)
     model = target_model(args)
-    checkpoint, fmt = convert_checkpoint(args.src, model)
+    checkpoint, fmt = convert_checkpoint(args.src, model, args.model_key)
     if osp.dirname(args.dst):
         os.makedirs(osp.dirname(args.dst), exist_ok=True)
     torch.save(checkpoint, args.dst)

@@ -9,7 +9,6 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmrep.engine import allow_mmengine_checkpoints
 from mmrep.utils import (init_cpu_process_group, prepare_cpu_distributed,
                          task_of)
 
@@ -136,7 +135,6 @@ def main(argv=None):
                               cfg.env_cfg.get('dist_cfg', {}).get('backend',
                                                                   'gloo')):
         prepare_cpu_distributed(cfg)
-    allow_mmengine_checkpoints()
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(
         cfg)
     if args.out and task == 'det':

@@ -8,7 +8,6 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmrep.engine import allow_mmengine_checkpoints
 from mmrep.utils import (init_cpu_process_group, prepare_cpu_distributed,
                          task_of)
 
@@ -76,7 +75,6 @@ def main(argv=None):
                               cfg.env_cfg.get('dist_cfg', {}).get('backend',
                                                                   'gloo')):
         prepare_cpu_distributed(cfg)
-    allow_mmengine_checkpoints()
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

@@ -52,15 +52,17 @@ def check_against_model(state_dict, model, source):
                               + '\n'.join(problems))
 
 
-def convert_checkpoint(src, model=None):
+def convert_checkpoint(src, model=None, model_key=None):
     """Read ``src`` and return ``(checkpoint_dict, format)``.
 
     ImageNet formats become ``{'state_dict': backbone weights}``; a
     downstream checkpoint becomes ``{'state_dict': all weights}``. With
     ``model`` (a backbone for ImageNet formats, a segmentor/detector for
-    downstream ones) keys and shapes are checked.
+    downstream ones) keys and shapes are checked. ``model_key`` picks the
+    weights of a container (``'model_ema'`` of the official training
+    script).
     """
-    state_dict = unwrap_state_dict(read_checkpoint(src), src)
+    state_dict = unwrap_state_dict(read_checkpoint(src), src, model_key)
     fmt = detect_format(state_dict)
     if fmt != 'downstream':
         state_dict = convert_imagenet(state_dict)

@@ -7,11 +7,19 @@ Formats understood (detected from the keys, see :func:`backbone_state_dict`):
 * mmpretrain conversions: the same names under ``backbone.``;
 * downstream checkpoints (official mmseg 0.x / mmdet 2.x ones and mmengine's):
   ``state_dict`` with ``backbone.``, ``decode_head.``, ``neck.``... prefixes.
+
+Containers: the official training script's ``{'model', 'model_ema',
+'optimizer', 'scaler', 'epoch', 'args'}`` (``args`` an argparse.Namespace),
+mmcv 1.x / mmengine files with ``meta`` (config text, class names, numpy
+scalars). Files are read with ``weights_only=True`` and the harmless types
+of :mod:`mmrep.checkpoint.safe_types`; anything else is refused by name.
 """
-import os.path as osp
+import re
 from dataclasses import dataclass, field
 
 import torch
+
+from .sources import open_checkpoint
 
 # Keys of the official ImageNet classifier that a backbone does not have.
 CLASSIFIER_PREFIXES = ('norm.', 'head.')
@@ -22,28 +30,50 @@ class CheckpointError(RuntimeError):
 
 
 def read_checkpoint(path):
-    """Load ``path`` on the CPU with ``weights_only=True`` (no arbitrary
-    pickled objects), raising :class:`CheckpointError` naming the file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
+    """Load ``path`` (a file, URL or any mmengine checkpoint scheme, see
+    :mod:`mmrep.checkpoint.sources`) on the CPU with ``weights_only=True``,
+    raising :class:`CheckpointError` naming the file."""
+    source = open_checkpoint(path)
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        return torch.load(source, map_location='cpu', weights_only=True)
     except Exception as err:  # torch raises several types for a bad file
+        if 'WeightsUnpickler error' in str(err):
+            refused = re.search(r'GLOBAL ([\w.]+)', str(err))
+            what = (f'a pickled {refused.group(1)}' if refused else
+                    'pickled data')
+            raise CheckpointError(
+                f'checkpoint file {path!r} holds {what}, which mmrep does '
+                f'not unpickle (only tensors and a few harmless types are '
+                f'read); save the weights alone with torch.save(state_dict)'
+            ) from err
         raise CheckpointError(
             f'checkpoint file {path!r} is not a readable PyTorch checkpoint '
-            f'of tensors (corrupted, truncated, or holding pickled objects '
-            f'that weights_only=True refuses): {err}') from err
+            f'(corrupted or truncated): {err}') from err
 
 
-def unwrap_state_dict(obj, path='<checkpoint>'):
-    """Return the state dict inside a loaded checkpoint object."""
+# Where the weights are in the containers users bring, in order of priority
+# when the user does not name one: mmengine / mmcv files, then the official
+# training script's (which may also hold 'model_ema').
+WEIGHT_KEYS = ('state_dict', 'model')
+
+
+def unwrap_state_dict(obj, path='<checkpoint>', model_key=None):
+    """Return the state dict inside a loaded checkpoint object: the entry
+    ``model_key`` (e.g. ``'model_ema'``) when given, else ``state_dict`` or
+    ``model``, else ``obj`` itself."""
     if not isinstance(obj, dict):
         raise CheckpointError(f'{path!r} holds a {type(obj).__name__}, not a '
                               f'state dict')
-    for key in ('state_dict', 'model'):
-        if key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
-            break
+    if model_key is not None:
+        if not isinstance(obj.get(model_key), dict):
+            raise CheckpointError(
+                f'{path!r} has no weights under {model_key!r} (its entries: '
+                f'{sorted(obj)[:10]})')
+        obj = obj[model_key]
+    else:
+        key = next((k for k in WEIGHT_KEYS if isinstance(obj.get(k), dict)),
+                   None)
+        obj = obj[key] if key else obj
     tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise CheckpointError(f'{path!r} holds no tensors (keys: '
@@ -128,9 +158,16 @@ def _report(report, source, logger, strict):
 
 
 def load_backbone_checkpoint(model, path, prefix=None, logger=None,
-                             strict=False):
-    """Load a RepLKNet backbone's weights from any supported format."""
-    state_dict = unwrap_state_dict(read_checkpoint(path), path)
+                             strict=False, model_key=None):
+    """Load a RepLKNet backbone's weights from any supported format;
+    ``model_key`` picks the entry of a container (e.g. ``'model_ema'``)."""
+    checkpoint = read_checkpoint(path)
+    if (model_key is None and logger is not None and
+            isinstance(checkpoint, dict) and 'model_ema' in checkpoint):
+        logger.info(f'{path} holds "model" and "model_ema" weights; loading '
+                    f'"model" (init_cfg.model_key="model_ema" loads the EMA '
+                    f'weights)')
+    state_dict = unwrap_state_dict(checkpoint, path, model_key)
     state_dict = backbone_state_dict(state_dict, prefix)
     report = load_state_dict_by_name(model, state_dict, source=path,
                                      logger=logger, strict=strict)

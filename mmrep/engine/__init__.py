@@ -1,7 +1,5 @@
-from .checkpoint_compat import allow_mmengine_checkpoints
 from .layer_decay import RepLKNetLayerDecayOptimizerConstructor, layer_id
 from .reparameterize_hook import ReparameterizeHook
 
-__all__ = ['allow_mmengine_checkpoints',
-           'RepLKNetLayerDecayOptimizerConstructor', 'ReparameterizeHook',
+__all__ = ['RepLKNetLayerDecayOptimizerConstructor', 'ReparameterizeHook',
            'layer_id']

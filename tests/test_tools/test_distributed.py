@@ -10,7 +10,7 @@ import sys
 import torch
 
 from toy_demo import latest_test_metrics
-from mmrep.engine import allow_mmengine_checkpoints
+from mmrep.checkpoint import read_checkpoint
 
 from ..conftest import ROOT, run_tool
 
@@ -38,9 +38,7 @@ def short_run(data_root, iters):
 
 
 def final_state(work_dir, iters):
-    allow_mmengine_checkpoints()
-    ckpt = torch.load(osp.join(work_dir, f'iter_{iters}.pth'),
-                      map_location='cpu', weights_only=True)
+    ckpt = read_checkpoint(osp.join(work_dir, f'iter_{iters}.pth'))
     assert ckpt['meta']['iter'] == iters
     return ckpt['state_dict']
 

@@ -88,3 +88,58 @@ def test_deploy_testing_gives_the_same_miou(trained, toy_ade, tmp_path):
                                                   abs=0.05)
     assert results[True]['aAcc'] == pytest.approx(results[False]['aAcc'],
                                                   abs=0.05)
+
+
+def test_mmcv1_style_checkpoint_tests_with_the_same_miou(trained, toy_ade,
+                                                         tmp_path):
+    """The trained weights saved as mmcv 1.x saves them (numpy scalars in
+    meta, optimizer state) give the same mIoU through tools/test.py."""
+    import numpy as np
+    work_dir, checkpoint = trained
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    mmcv1 = str(tmp_path / 'mmcv1.pth')
+    torch.save({'meta': {'mmcv_version': '1.4.2', 'seed': np.int64(0),
+                         'CLASSES': ('background', 'square', 'circle',
+                                     'triangle'),
+                         'hook_msgs': {'best_score': np.float64(0.6)}},
+                'state_dict': ckpt['state_dict'],
+                'optimizer': ckpt['optimizer']}, mmcv1)
+    results = {}
+    for name, path in (('mmengine', checkpoint), ('mmcv1', mmcv1)):
+        run_tool('tools/test.py', CONFIG, path, '--work-dir',
+                 str(tmp_path / name), '--cfg-options',
+                 *data_options(toy_ade))
+        results[name] = latest_test_metrics(str(tmp_path / name))['mIoU']
+    assert results['mmcv1'] == results['mmengine']
+
+
+RUNNER_SCRIPT = '''
+import ast, sys
+from mmengine.config import Config
+from mmengine.runner import Runner
+cfg = Config.fromfile(sys.argv[1])  # custom_imports brings mmrep in
+cfg.merge_from_dict({k: ast.literal_eval(v) for k, v in
+                     (a.split('=', 1) for a in sys.argv[4:])})
+for split in ('train', 'val', 'test'):
+    cfg[split + '_dataloader'].dataset.data_root = sys.argv[2]
+cfg.work_dir = sys.argv[3]
+for iters, resume in ((4, False), (6, True)):
+    cfg.train_cfg.max_iters = cfg.param_scheduler[1].end = iters
+    cfg.resume = resume
+    Runner.from_cfg(cfg).train()
+'''
+
+
+def test_mmengine_runner_trains_and_resumes_the_toy_config(toy_ade,
+                                                          tmp_path):
+    """A user's own Runner.from_cfg script (no mmrep tool involved)."""
+    script = tmp_path / 'my_train.py'
+    script.write_text(RUNNER_SCRIPT)
+    work_dir = tmp_path / 'work'
+    proc = run_tool(str(script), CONFIG, toy_ade, str(work_dir),
+                    'train_cfg.val_interval=100',
+                    'default_hooks.checkpoint.interval=2',
+                    'param_scheduler.0.end=2', 'param_scheduler.1.begin=2')
+    assert re.search(r'resumed epoch: 0, iter: 4', proc.stdout), \
+        proc.stdout[-3000:]
+    assert (work_dir / 'iter_6.pth').is_file()

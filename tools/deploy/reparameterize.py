@@ -14,7 +14,6 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import load_checkpoint
 
-from mmrep.engine import allow_mmengine_checkpoints
 from mmrep.utils import build_model
 
 
@@ -22,7 +21,6 @@ def build_trained(cfg, checkpoint):
     """The config's model with the checkpoint loaded strictly, in eval."""
     cfg.model.backbone.init_cfg = None
     model = build_model(cfg)
-    allow_mmengine_checkpoints()
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.eval()
 

@@ -61,11 +61,15 @@ class RepLKNet(BaseModule):
             ``tools/deploy/reparameterize.py --fuse-conv-bn`` have.
             Defaults to False.
         large_kernel_impl (str): Implementation of the large depthwise
-            convs: 'auto' (fastest measured for the device, dtype and shape;
-            PyTorch on the CPU), 'torch' or 'triton'. See :mod:`mmrep.ops`.
+            convs: 'auto' (the fastest of them, measured once per device,
+            dtype and shape), 'torch', 'rows', 'dense' or 'triton'. See
+            :mod:`mmrep.ops`.
             Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): Initialization config;
-            ``dict(type='Pretrained', checkpoint=PATH)`` loads weights.
+            ``dict(type='Pretrained', checkpoint=PATH)`` loads weights from
+            a file, URL or any mmengine checkpoint scheme
+            (``model_key='model_ema'`` picks the official training
+            script's EMA weights).
     """
 
     arch_settings = {
@@ -247,18 +251,30 @@ class RepLKNet(BaseModule):
 
     # -------------------------------------------------------- weights
     def init_weights(self):
-        init_cfg = self.init_cfg
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            # Our own loader: it understands the official, mmpretrain and
-            # downstream formats and reports missing/unexpected keys by name.
-            logger = MMLogger.get_current_instance()
-            load_backbone_checkpoint(self, init_cfg['checkpoint'],
-                                     prefix=init_cfg.get('prefix'),
-                                     logger=logger,
-                                     strict=init_cfg.get('strict', False))
-            self._is_init = True
+        """Apply ``init_cfg``; its ``Pretrained`` entry (alone or in a list,
+        applied last as in mmengine) goes through mmrep's loader, which
+        reads every checkpoint source and format and reports keys by name.
+        Extra keys of that entry: ``prefix``, ``strict``, ``model_key``."""
+        init_cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [
+            self.init_cfg] if self.init_cfg else []
+        pretrained = [c for c in init_cfgs if c.get('type') == 'Pretrained']
+        if not pretrained:
+            super().init_weights()
             return
-        super().init_weights()
+        others = [c for c in init_cfgs if c.get('type') != 'Pretrained']
+        if others:
+            self.init_cfg = others
+            try:
+                super().init_weights()
+            finally:
+                self.init_cfg = init_cfgs
+        for cfg in pretrained:
+            load_backbone_checkpoint(
+                self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                logger=MMLogger.get_current_instance(),
+                strict=cfg.get('strict', False),
+                model_key=cfg.get('model_key'))
+        self._is_init = True
 
     def switch_to_deploy(self):
         """Re-parameterize every large-kernel branch into one biased conv.

@@ -1,12 +1,21 @@
-"""Let mmengine resume its own checkpoints on torch >= 2.6.
+"""The harmless non-tensor types of the checkpoints users bring, allowed in
+torch's weights-only unpickler (nothing else is ever unpickled).
 
-torch >= 2.6 loads with ``weights_only=True`` by default; mmengine 0.10.7
-checkpoints hold a few non-tensor objects (the message hub's
-``HistoryBuffer`` with numpy arrays, numpy scalars, and the buffer class's
-statistics methods, pickled as ``getattr(HistoryBuffer, 'mean')``), so ``--resume``
-fails. Rather than turning weights-only loading off, we allow exactly those
-types, and a ``getattr`` that only reaches a HistoryBuffer's statistics.
+* mmengine's own resume files: the message hub's ``HistoryBuffer`` with
+  numpy arrays and scalars, and the buffer's statistics methods, pickled as
+  ``getattr(HistoryBuffer, 'mean')``;
+* mmcv 1.x downstream files (the official UperNet, FCOS and Cascade ones):
+  numpy scalars in ``meta`` (e.g. a best score);
+* the official ImageNet training script: its ``args``, an
+  ``argparse.Namespace`` of plain values.
+
+:func:`allow_checkpoint_types` runs when mmrep is imported, so that mmseg's
+and mmdet's own tools (which import mmrep through ``custom_imports``) read
+and resume these files too on torch >= 2.6, where weights-only loading is
+the default.
 """
+import argparse
+
 import numpy as np
 import torch
 
@@ -35,12 +44,12 @@ def _history_buffer_getattr(obj, name):
                        f'while loading a checkpoint')
 
 
-def allow_mmengine_checkpoints():
-    """Add the types of mmengine's resume checkpoints to torch's
-    weights-only allow-list (a no-op on torch < 2.6, which unpickles)."""
+def allow_checkpoint_types():
+    """Add the types above to torch's weights-only allow-list (a no-op on
+    torch < 2.6, which has none; mmrep's own reads then still refuse them)."""
     if not hasattr(torch.serialization, 'add_safe_globals'):
         return
     from mmengine.logging import HistoryBuffer
     torch.serialization.add_safe_globals(
-        [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] +
-        _numpy_globals())
+        [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
+         argparse.Namespace] + _numpy_globals())
