@@ -13,8 +13,12 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# $PYTHON when set, else the project's virtualenv (make setup) when there
+# is one, else the python of the PATH.
+VENV_PYTHON="$HERE/../.venv/bin/python"
+if [[ -z "${PYTHON:-}" && -x "$VENV_PYTHON" ]]; then PYTHON=$VENV_PYTHON; fi
+PYTHON=${PYTHON:-python}
 
 PYTHONPATH="$HERE/..:${PYTHONPATH:-}" \
 exec "$PYTHON" -m torch.distributed.run \

@@ -15,8 +15,12 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# $PYTHON when set, else the project's virtualenv (make setup) when there
+# is one, else the python of the PATH.
+VENV_PYTHON="$HERE/../.venv/bin/python"
+if [[ -z "${PYTHON:-}" && -x "$VENV_PYTHON" ]]; then PYTHON=$VENV_PYTHON; fi
+PYTHON=${PYTHON:-python}
 
 if [[ "$GPUS_PER_NODE" -gt 0 ]]; then
   GRES=(--gres="gpu:$GPUS_PER_NODE" --ntasks-per-node="$GPUS_PER_NODE")

@@ -6,6 +6,8 @@ import os.path as osp
 
 import pytest
 
+from mmrep.utils.recipe import gpus_of
+
 from ..conftest import ROOT, TOOLS
 
 
@@ -39,9 +41,13 @@ def test_amp_resume_and_cfg_options(config, tmp_path):
 @pytest.mark.parametrize('config', [c for c in CONFIGS if '/upernet/' not in c],
                          ids=osp.basename)
 def test_auto_scale_lr_for_detection(config):
+    """The base is what the config's name says: GPUs x images per GPU."""
     cfg = train_tool.build_cfg(train_tool.parse_args([config,
                                                       '--auto-scale-lr']))
-    assert cfg.auto_scale_lr.enable and cfg.auto_scale_lr.base_batch_size == 16
+    expected = 16 if 'toy' in config else (  # the toy keeps mmdet's 16
+        gpus_of(config) * cfg.train_dataloader.batch_size)
+    assert cfg.auto_scale_lr.enable
+    assert cfg.auto_scale_lr.base_batch_size == expected
 
 
 @pytest.mark.parametrize('config', [c for c in CONFIGS if '/upernet/' in c],
