@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmrep.engine.start_checks import check_pretrained, check_resume_fits
 from mmrep.utils import (init_cpu_process_group, prepare_cpu_distributed,
                          task_of)
 
@@ -71,6 +72,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
     task_of(cfg)
+    start = check_pretrained(cfg, args.config)
     if init_cpu_process_group(args.launcher,
                               cfg.env_cfg.get('dist_cfg', {}).get('backend',
                                                                   'gloo')):
@@ -79,6 +81,8 @@ def main(argv=None):
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if cfg.resume and start is not None:
+        check_resume_fits(runner.model, start, args.config)
     runner.train()
 
 

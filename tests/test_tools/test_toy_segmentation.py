@@ -9,7 +9,7 @@ import torch
 
 from toy_demo import latest_test_metrics, majority_miou
 
-from ..conftest import run_tool, train_toy
+from ..conftest import ROOT, run_tool, train_toy
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 
@@ -62,8 +62,14 @@ def test_resume_continues_to_the_final_iteration(toy_ade, tmp_path):
     os.remove(final)
     with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work_dir, 'iter_4.pth'))
+    # The resumed weights replace the pretrained ones: the ImageNet file is
+    # neither needed nor read (a run can move to a machine without it).
+    missing = str(tmp_path / 'not_on_this_machine.pth')
     proc = run_tool('tools/train.py', CONFIG, '--work-dir', work_dir,
-                    '--resume', '--cfg-options', *options)
+                    '--resume', '--cfg-options', *options,
+                    'model.backbone.init_cfg.type=Pretrained',
+                    f'model.backbone.init_cfg.checkpoint={missing}')
+    assert f'not loading the pretrained weights {missing}' in proc.stdout
     assert re.search(r'resumed .*iter_4\.pth|iter_4\.pth.*resum',
                      proc.stdout, re.I | re.S), proc.stdout[-3000:]
     resumed = torch.load(final, map_location='cpu', weights_only=False)
@@ -143,3 +149,36 @@ def test_mmengine_runner_trains_and_resumes_the_toy_config(toy_ade,
     assert re.search(r'resumed epoch: 0, iter: 4', proc.stdout), \
         proc.stdout[-3000:]
     assert (work_dir / 'iter_6.pth').is_file()
+
+
+def test_missing_pretrained_weights_fail_at_once_with_the_fixes():
+    config = ('configs/upernet/'
+              'upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py')
+    proc = run_tool('tools/train.py', config, '--cfg-options',
+                    'model.backbone.init_cfg.checkpoint=nowhere/31B.pth',
+                    check=False)
+    assert proc.returncode != 0
+    assert "the pretrained weights 'nowhere/31B.pth' do not exist" in \
+        proc.stdout
+    assert 'model.backbone.init_cfg.checkpoint=PATH' in proc.stdout
+    assert 'model.backbone.init_cfg=None' in proc.stdout
+    assert 'Runner' not in proc.stdout and 'Traceback' in proc.stdout
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
+    """A work dir whose latest checkpoint is another config's (the data loss
+    of configs sharing a work dir)."""
+    foreign = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {'experiment_name': 'fcos_replknet31b_20261128'},
+                'state_dict': {'backbone.stem.0.conv.weight':
+                               torch.zeros(8, 3, 3, 3),
+                               'bbox_head.conv_cls.weight':
+                               torch.zeros(80, 256, 3, 3)}}, foreign)
+    (tmp_path / 'last_checkpoint').write_text(str(foreign))
+    proc = run_tool('tools/train.py', CONFIG, '--work-dir', str(tmp_path),
+                    '--resume', check=False)
+    assert proc.returncode != 0
+    assert (f'--resume: {foreign} (written by fcos_replknet31b_20261128) '
+            f'is not a checkpoint of the model of {ROOT}/{CONFIG}') in \
+        proc.stdout
+    assert 'bbox_head.conv_cls.weight' in proc.stdout
