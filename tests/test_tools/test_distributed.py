@@ -146,3 +146,22 @@ def children(pid):
         if int(fields[1]) == pid:
             kids.append(int(entry))
     return sorted(kids)
+
+
+def test_launchers_use_the_project_virtualenv_in_a_fresh_shell():
+    """After `make setup`, a shell that never activated .venv (and has no
+    torch on its PATH) runs the launchers."""
+    venv = osp.join(ROOT, '.venv', 'bin', 'python')
+    assert osp.isfile(venv), 'make test runs from the project virtualenv'
+    env = {'PATH': '/usr/bin:/bin', 'HOME': os.environ.get('HOME', '/tmp'),
+           'PORT': free_port()}
+    bare = subprocess.run(['bash', '-c', 'python3 -c "import torch"'],
+                          env=env, capture_output=True)
+    assert bare.returncode != 0  # no torch on this PATH
+    for launcher, args in (('dist_train.sh', [CONFIG, '1']),
+                           ('dist_test.sh', [CONFIG, 'x.pth', '1'])):
+        proc = subprocess.run(
+            ['bash', f'tools/{launcher}', *args, '--help'], cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert 'usage:' in proc.stdout
