@@ -4,13 +4,21 @@ import argparse
 import copy
 import os
 import os.path as osp
+import warnings
 
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+# Before mmengine is imported: it and the OpenMMLab packages import the
+# deprecated pkg_resources (one warning per importer), and mmengine's DDP
+# wrapper passes the broadcast_buffers it defaults to; neither is the user's
+# to act on.
+warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
+warnings.filterwarnings('ignore', '`broadcast_buffers` is deprecated')
 
-from mmrep.utils import (init_cpu_process_group, prepare_cpu_distributed,
-                         task_of)
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmrep.utils import (  # noqa: E402
+    init_cpu_process_group, prepare_cpu_distributed, task_of)
 
 
 def parse_args(argv=None):

@@ -21,6 +21,10 @@ def arch(**changes):
     (dict(arch=arch(small_kernel=4)), 'small_kernel must be a positive odd'),
     (dict(arch={'layers': [1]}), 'missing keys'),
     (dict(arch=arch(depth=3)), r"unknown keys \['depth'\]"),
+    (dict(arch=dict(base='31X', layers=[1, 1, 1, 1])),
+     r"arch base '31X' is unknown"),
+    (dict(arch=dict(base='31B', layers=[1, 1, 1])),
+     'must have the same length'),
     (dict(arch=TINY_ARCH, out_indices=(0, 4)), 'out_indices: 4 is out of'),
     (dict(arch=TINY_ARCH, out_indices=(-5, )), 'out_indices: -5 is out of'),
     (dict(arch=TINY_ARCH, frozen_stages=5), 'frozen_stages must be in'),
@@ -28,3 +32,14 @@ def arch(**changes):
 def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RepLKNet(**kwargs)
+
+
+def test_arch_base_with_changes():
+    """What --cfg-options model.backbone.arch._delete_=True
+    model.backbone.arch.base=31B model.backbone.arch.layers=[1,1,1,1]
+    builds: 31B's settings with one changed."""
+    import torch
+    with torch.device('meta'):
+        model = RepLKNet(arch=dict(base='31B', layers=[1, 1, 1, 1]))
+    expected = dict(RepLKNet.arch_settings['31B'], layers=[1, 1, 1, 1])
+    assert model.arch == expected

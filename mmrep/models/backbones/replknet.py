@@ -37,7 +37,8 @@ class RepLKNet(BaseModule):
             '25B', '13B', '7B', '3B' (31B's layers, channels and small
             kernel; '3B' has none), or a dict
             with keys ``large_kernel_sizes``, ``layers``, ``channels``,
-            ``small_kernel`` (int or None) and ``dw_ratio``.
+            ``small_kernel`` (int or None) and ``dw_ratio``, or a dict with
+            ``base`` (a name above) and the keys it changes.
         in_channels (int): Input image channels. Defaults to 3.
         ffn_ratio (float): ConvFFN expansion ratio. Defaults to 4.
         out_indices (Sequence[int]): Stages whose outputs are returned
@@ -160,6 +161,13 @@ class RepLKNet(BaseModule):
             arch = cls.arch_settings[arch]
         elif not isinstance(arch, dict):
             raise ValueError(f'arch must be a str or a dict, got {type(arch)}')
+        elif 'base' in arch:  # a named arch with some settings changed
+            base = arch['base']
+            if base not in cls.arch_settings:
+                raise ValueError(f'arch base {base!r} is unknown; choose one '
+                                 f'of {sorted(cls.arch_settings)}')
+            arch = dict(cls.arch_settings[base],
+                        **{k: v for k, v in arch.items() if k != 'base'})
         missing = [k for k in ARCH_KEYS if k not in arch]
         extra = [k for k in arch if k not in ARCH_KEYS]
         if missing or extra:
