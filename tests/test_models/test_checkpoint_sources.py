@@ -3,6 +3,7 @@ written, from a URL, and through init_cfg lists."""
 import argparse
 import functools
 import http.server
+import os
 import pathlib
 import subprocess
 import sys
@@ -152,6 +153,19 @@ def test_url_checkpoint_is_downloaded_once_into_the_cache(
     assert_loaded(build_loaded(f'{url}/RepLKNet-tiny.pth'), weights)
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
         build_loaded(f'{url}/nothing.pth')
+
+
+def test_convert_tool_reads_a_url(http_server, tmp_path):
+    root, url = http_server
+    weights = random_weights()
+    torch.save(official_imagenet(weights), root / 'served.pth')
+    dst = tmp_path / 'backbone.pth'
+    env = dict(os.environ, TORCH_HOME=str(tmp_path / 'torch_home'))
+    run_tool('tools/convert_checkpoint.py', f'{url}/served.pth', str(dst),
+             env=env)
+    assert_loaded(build_loaded(dst), weights)
+    assert (tmp_path / 'torch_home' / 'hub' / 'checkpoints' /
+            'served.pth').is_file()
 
 
 def test_list_init_cfg_loads_the_pretrained_entry_last(tmp_path):
