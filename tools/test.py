@@ -18,7 +18,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmrep.utils import (  # noqa: E402
-    init_cpu_process_group, prepare_cpu_distributed, task_of)
+    close_process_group, init_cpu_process_group, prepare_cpu_distributed,
+    task_of)
 
 
 def parse_args(argv=None):
@@ -135,7 +136,7 @@ def build_cfg(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not '
                                 f'exist')
     cfg, task = build_cfg(args)
@@ -149,7 +150,9 @@ def main(argv=None):
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
-    return runner.test()
+    metrics = runner.test()
+    close_process_group()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -19,7 +19,8 @@ from mmengine.runner import Runner  # noqa: E402
 from mmrep.engine.start_checks import (  # noqa: E402
     check_pretrained, check_resume_fits)
 from mmrep.utils import (  # noqa: E402
-    init_cpu_process_group, prepare_cpu_distributed, task_of)
+    close_process_group, init_cpu_process_group, prepare_cpu_distributed,
+    task_of)
 
 
 def parse_args(argv=None):
@@ -93,6 +94,7 @@ def main(argv=None):
     if cfg.resume and start is not None:
         check_resume_fits(runner.model, start, args.config)
     runner.train()
+    close_process_group()
 
 
 if __name__ == '__main__':

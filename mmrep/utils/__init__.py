@@ -1,6 +1,8 @@
 from .config import (build_model, prepare_cpu_distributed, replace_sync_bn,
                      task_of)
-from .dist import init_cpu_process_group, slurm_to_torch_env
+from .dist import (close_process_group, init_cpu_process_group,
+                   slurm_to_torch_env)
 
 __all__ = ['build_model', 'prepare_cpu_distributed', 'replace_sync_bn', 'task_of',
-           'init_cpu_process_group', 'slurm_to_torch_env']
+           'close_process_group', 'init_cpu_process_group',
+           'slurm_to_torch_env']

@@ -8,10 +8,10 @@ Runner then reuses.
 """
 import os
 import subprocess
-import warnings
 
 import torch
 import torch.distributed as dist
+from mmengine.logging import print_log
 
 
 def slurm_to_torch_env(default_port=29500):
@@ -38,10 +38,19 @@ def init_cpu_process_group(launcher, backend='gloo', timeout_s=1800):
     elif launcher != 'pytorch':
         raise ValueError(f'--launcher {launcher!r} is not supported on a CPU '
                          f'machine; use pytorch (torchrun) or slurm')
-    if backend != 'gloo':
-        warnings.warn(f'dist_cfg.backend={backend!r} needs GPUs; using gloo '
-                      f'on this CPU-only machine')
+    if backend != 'gloo':  # e.g. the paper configs' nccl: a note, no warning
+        print_log(f'process group: gloo on this CPU-only machine (the '
+                  f"config's dist_cfg.backend={backend!r} needs GPUs)",
+                  logger='current')
     if not dist.is_initialized():
         from datetime import timedelta
         dist.init_process_group('gloo', timeout=timedelta(seconds=timeout_s))
     return 'gloo'
+
+
+def close_process_group():
+    """End the process group before the interpreter exits: a gloo group
+    left to the exit handlers can abort the process after a finished run
+    ("terminate called without an active exception")."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
