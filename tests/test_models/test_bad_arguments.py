@@ -28,6 +28,9 @@ def arch(**changes):
     (dict(arch=TINY_ARCH, out_indices=(0, 4)), 'out_indices: 4 is out of'),
     (dict(arch=TINY_ARCH, out_indices=(-5, )), 'out_indices: -5 is out of'),
     (dict(arch=TINY_ARCH, frozen_stages=5), 'frozen_stages must be in'),
+    (dict(arch=TINY_ARCH, drop_path_rate=-0.1),
+     r'drop_path_rate must be in \[0, 1\), got -0.1'),
+    (dict(arch=TINY_ARCH, drop_path_rate=1.0), 'drop_path_rate must be in'),
 ])
 def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -113,6 +113,9 @@ class RepLKNet(BaseModule):
         if not -1 <= frozen_stages <= self.num_stages:
             raise ValueError(f'frozen_stages must be in [-1, {self.num_stages}]'
                              f', got {frozen_stages}')
+        if not 0 <= drop_path_rate < 1:
+            raise ValueError(f'drop_path_rate must be in [0, 1), got '
+                             f'{drop_path_rate}')
         self.channels = list(channels)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
