@@ -151,6 +151,7 @@ def main(argv=None):
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
     metrics = runner.test()
+    del runner  # its DDP wrapper holds the process group
     close_process_group()
     return metrics
 

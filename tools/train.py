@@ -94,6 +94,7 @@ def main(argv=None):
     if cfg.resume and start is not None:
         check_resume_fits(runner.model, start, args.config)
     runner.train()
+    del runner  # its DDP wrapper holds the process group
     close_process_group()
 
 

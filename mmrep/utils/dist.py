@@ -6,6 +6,7 @@ everything to mmengine; on CPU-only machines we translate Slurm's variables
 into torchrun's, and start a gloo process group ourselves, which mmengine's
 Runner then reuses.
 """
+import gc
 import os
 import subprocess
 
@@ -49,8 +50,16 @@ def init_cpu_process_group(launcher, backend='gloo', timeout_s=1800):
 
 
 def close_process_group():
-    """End the process group before the interpreter exits: a gloo group
-    left to the exit handlers can abort the process after a finished run
-    ("terminate called without an active exception")."""
+    """End the process group while the interpreter is fully alive.
+
+    Left to interpreter exit, gloo's worker threads may release tensors that
+    hold Python references after finalization began, which aborts a finished
+    run ("terminate called without an active exception"). The caller drops
+    its Runner first (its DDP wrapper keeps the group alive); here every
+    rank waits for the others, garbage is collected, and the group is
+    destroyed.
+    """
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        gc.collect()
         dist.destroy_process_group()
