@@ -133,12 +133,15 @@ for iters, resume in ((4, False), (6, True)):
     cfg.train_cfg.max_iters = cfg.param_scheduler[1].end = iters
     cfg.resume = resume
     Runner.from_cfg(cfg).train()
+cfg.resume, cfg.load_from = False, cfg.work_dir + '/iter_6.pth'
+print('test metrics:', Runner.from_cfg(cfg).test())
 '''
 
 
 def test_mmengine_runner_trains_and_resumes_the_toy_config(toy_ade,
                                                           tmp_path):
-    """A user's own Runner.from_cfg script (no mmrep tool involved)."""
+    """A user's own Runner.from_cfg script (no mmrep tool involved):
+    train, resume, test."""
     script = tmp_path / 'my_train.py'
     script.write_text(RUNNER_SCRIPT)
     work_dir = tmp_path / 'work'
@@ -149,6 +152,7 @@ def test_mmengine_runner_trains_and_resumes_the_toy_config(toy_ade,
     assert re.search(r'resumed epoch: 0, iter: 4', proc.stdout), \
         proc.stdout[-3000:]
     assert (work_dir / 'iter_6.pth').is_file()
+    assert re.search(r"test metrics: \{'aAcc'", proc.stdout)
 
 
 def test_missing_pretrained_weights_fail_at_once_with_the_fixes():
