@@ -86,14 +86,17 @@ def test_mmdet_own_tools_train_test_and_resume(toy_coco, tmp_path):
     """mmdet's tools/train.py and test.py (shipped inside mmdet) on our
     config: mmrep comes in through the config's custom_imports only."""
     work_dir = str(tmp_path)
+    # 16 training and 8 test images keep the three runs short.
     options = data_options(toy_coco) + ['train_cfg.val_interval=100',
-                                        'default_hooks.checkpoint.interval=1']
+                                        'default_hooks.checkpoint.interval=1',
+                                        'train_dataloader.dataset.indices=16']
     run_tool(osp.join(MMDET_TOOLS, 'train.py'), CONFIG, '--work-dir',
              work_dir, '--cfg-options', 'train_cfg.max_epochs=1', *options)
     proc = run_tool(osp.join(MMDET_TOOLS, 'test.py'), CONFIG,
                     osp.join(work_dir, 'epoch_1.pth'), '--work-dir',
                     osp.join(work_dir, 'test'), '--cfg-options',
-                    *data_options(toy_coco))
+                    *data_options(toy_coco),
+                    'test_dataloader.dataset.indices=8')
     assert 'coco/bbox_mAP' in proc.stdout
     proc = run_tool(osp.join(MMDET_TOOLS, 'train.py'), CONFIG, '--work-dir',
                     work_dir, '--resume', '--cfg-options',
