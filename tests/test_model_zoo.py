@@ -6,8 +6,7 @@ import sys
 
 import yaml
 
-from .conftest import ROOT
-from .test_configs.helpers import RENAMED
+from .helpers import RENAMED, ROOT
 
 
 def test_model_index_lists_every_metafile_and_every_config_exists():

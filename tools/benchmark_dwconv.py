@@ -8,7 +8,9 @@ and a markdown table.
 
 Columns: ``speedup`` is PyTorch's fwd+bwd time over this row's; ``vs_best``
 is this row's fwd+bwd time over the fastest implementation's at the shape
-(1.0 = the fastest); ``chosen`` is what 'auto' picked (training case).
+(1.0 = the fastest); ``chosen`` is what 'auto' picked (training case); the
+JSON also holds the times 'auto' measured before choosing
+(``auto_timed_ms``, empty when the choice came from the cache file).
 """
 import argparse
 
@@ -78,8 +80,11 @@ def run_case(shape, dtype, impl, device, warmup, repeats):
                fwd_ms=time_ms(forward, device, warmup, repeats),
                fwd_bwd_ms=time_ms(forward_backward, device, warmup,
                                   repeats))
-    if impl == 'auto':
-        row['chosen'] = DISPATCHER.choices[case_key(x, weight, True)]
+    if impl == 'auto':  # what it chose, and what it measured (ms)
+        key = case_key(x, weight, True)
+        row['chosen'] = DISPATCHER.choices[key]
+        row['auto_timed_ms'] = {name: t * 1e3 for name, t in
+                                DISPATCHER.timings.get(key, {}).items()}
     return row, forward_backward()
 
 

@@ -9,36 +9,9 @@ proposals (default 1000), see ``mmrep.analysis.complexity``.
 """
 import argparse
 
-import torch
-from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config, DictAction
 
-from mmrep.analysis import DEFAULT_PROPOSALS, count_detector
-from mmrep.utils import build_model, task_of
-
-
-def num_params(module):
-    return sum(p.numel() for p in module.parameters()) if module else 0
-
-
-@torch.no_grad()
-def count_segmentor(model, shape):
-    """Params (all, and without the auxiliary head) and FLOPs of the
-    backbone + decode head forward at ``shape`` = (H, W)."""
-    aux = getattr(model, 'auxiliary_head', None)
-    total_params = num_params(model)
-    inputs = torch.rand(1, 3, *shape)
-    flops = get_model_complexity_info(
-        model, inputs=(inputs, ), show_table=False, show_arch=False)['flops']
-    return dict(params=total_params - num_params(aux),
-                params_with_aux=total_params,
-                backbone_params=num_params(model.backbone), flops=flops)
-
-
-def count(cfg, shape, num_proposals=DEFAULT_PROPOSALS):
-    if task_of(cfg) == 'seg':
-        return count_segmentor(build_model(cfg).eval(), shape)
-    return count_detector(build_model(cfg).eval(), shape, num_proposals)
+from mmrep.analysis import DEFAULT_PROPOSALS, count_model
 
 
 def main(argv=None):
@@ -55,7 +28,7 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.model.backbone.pop('init_cfg', None)  # weights do not change counts
-    result = count(cfg, tuple(args.shape), args.num_proposals)
+    result = count_model(cfg, tuple(args.shape), args.num_proposals)
     print(f'config: {args.config}\ninput: 3x{args.shape[0]}x{args.shape[1]}')
     for key, value in result.items():
         if key.endswith('flops'):

@@ -6,20 +6,13 @@
 # no decay on norms, and 1 image per GPU (the official config does not state
 # its GPU count; 8 is mmdet's convention, as for FCOS).
 _base_ = [
-    'mmdet::convnext/cascade-mask-rcnn_convnext-t-p4-w7_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py'  # noqa
+    'mmdet::convnext/cascade-mask-rcnn_convnext-t-p4-w7_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py',  # noqa
+    '../_base_/models/replknet31b.py'
 ]
 custom_imports = dict(imports=['mmrep'], allow_failed_imports=False)
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='RepLKNet',
-        arch='31B',
-        drop_path_rate=0.6,
-        norm_cfg=dict(type='SyncBN', requires_grad=True),
-        with_cp=True,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='checkpoints/RepLKNet-31B_ImageNet-1K_224.pth')),
-    neck=dict(in_channels=[128, 256, 512, 1024]))
+    backbone=dict(_base_.replknet31b, _delete_=True, drop_path_rate=0.6),
+    neck=dict(in_channels=_base_.replknet31b_channels))
 train_dataloader = dict(batch_size=1)
 # mmdet's --auto-scale-lr scales lr 4e-4 from these 8 images per step.
 auto_scale_lr = dict(base_batch_size=8)

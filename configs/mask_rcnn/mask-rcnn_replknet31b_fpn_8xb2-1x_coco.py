@@ -2,22 +2,16 @@
 # images. No official RepLKNet number exists for this model: the recipe is
 # mmdet 3.x's Swin Mask R-CNN 1x (linear warm-up 1000 iterations, steps 8 and
 # 11) with RepLKNet's AdamW settings (2e-4, wd 0.05, no decay on norms).
-_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+_base_ = [
+    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+    '../_base_/models/replknet31b.py'
+]
 custom_imports = dict(imports=['mmrep'], allow_failed_imports=False)
+# mmdet's Mask R-CNN base already normalizes RGB with ImageNet statistics,
+# as RepLKNet was pretrained.
 model = dict(
-    data_preprocessor=dict(
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
-    backbone=dict(
-        _delete_=True,
-        type='RepLKNet',
-        arch='31B',
-        drop_path_rate=0.5,
-        norm_cfg=dict(type='SyncBN', requires_grad=True),
-        with_cp=True,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='checkpoints/RepLKNet-31B_ImageNet-1K_224.pth')),
-    neck=dict(in_channels=[128, 256, 512, 1024]))
+    backbone=dict(_base_.replknet31b, _delete_=True),
+    neck=dict(in_channels=_base_.replknet31b_channels))
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [

@@ -1,3 +1,5 @@
-from .complexity import DEFAULT_PROPOSALS, count_detector, count_flops
+from .complexity import (DEFAULT_PROPOSALS, count_detector, count_flops,
+                         count_model, count_segmentor, num_params)
 
-__all__ = ['DEFAULT_PROPOSALS', 'count_detector', 'count_flops']
+__all__ = ['DEFAULT_PROPOSALS', 'count_detector', 'count_flops', 'count_model',
+           'count_segmentor', 'num_params']

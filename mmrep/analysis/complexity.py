@@ -1,16 +1,23 @@
-"""FLOPs of detectors, part by part, with mmengine's counter.
+"""Parameters and FLOPs of a config's model, with mmengine's counter (as
+mmseg's and mmdet's get_flops tools count them); used by tools/get_flops.py.
 
-A detector's cost is not one number: a two-stage detector's RoI heads run
-once per proposal, so their FLOPs scale with how many proposals reach them.
-We count backbone, neck and dense head on one 3xHxW image, and the RoI head
-on a stated number of proposals (default 1000: mmdet's test-time RPN
-``max_per_img``; the RoI mask head sees the first 100, as mmdet's tensor
-forward does). The paper's 965G for Cascade Mask R-CNN came from mmdet 2.x's
+Segmentation: the model's tensor forward (backbone + decode head) on one
+3xHxW input; parameters with and without the auxiliary head (the paper
+counts them without).
+
+Detection: a detector's cost is not one number: a two-stage detector's RoI
+heads run once per proposal, so their FLOPs scale with how many proposals
+reach them. We count backbone, neck and dense head on one 3xHxW image, and
+the RoI head on a stated number of proposals (default 1000: mmdet's
+test-time RPN ``max_per_img``; the RoI mask head sees the first 100, as
+mmdet's tensor forward does). The paper's 965G for Cascade Mask R-CNN came from mmdet 2.x's
 counter, which saw fewer head ops; we do not reproduce it by fiat.
 """
 import torch
 import torch.nn as nn
-from mmengine.analysis import FlopAnalyzer
+from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
+
+from mmrep.utils import build_model, task_of
 
 DEFAULT_PROPOSALS = 1000
 
@@ -43,8 +50,23 @@ def random_proposals(num, height, width, seed=0):
     return torch.cat([xy, x2y2], dim=1)
 
 
-def _num_params(module):
+def num_params(module):
+    """Parameters of ``module`` (0 for None)."""
     return sum(p.numel() for p in module.parameters()) if module else 0
+
+
+@torch.no_grad()
+def count_segmentor(model, shape):
+    """Params (all, and without the auxiliary head) and FLOPs of the
+    backbone + decode head forward at ``shape`` = (H, W)."""
+    aux = getattr(model, 'auxiliary_head', None)
+    total_params = num_params(model)
+    inputs = torch.rand(1, 3, *shape)
+    flops = get_model_complexity_info(
+        model, inputs=(inputs, ), show_table=False, show_arch=False)['flops']
+    return dict(params=total_params - num_params(aux),
+                params_with_aux=total_params,
+                backbone_params=num_params(model.backbone), flops=flops)
 
 
 @torch.no_grad()
@@ -59,8 +81,8 @@ def count_detector(model, shape, num_proposals=DEFAULT_PROPOSALS):
     from mmengine.structures import InstanceData
     h, w = shape
     image = torch.rand(1, 3, h, w)
-    result = dict(params=_num_params(model),
-                  backbone_params=_num_params(model.backbone))
+    result = dict(params=num_params(model),
+                  backbone_params=num_params(model.backbone))
     result['backbone_flops'] = count_flops(model.backbone, model.backbone,
                                            image)
     feats = model.backbone(image)
@@ -82,3 +104,13 @@ def count_detector(model, shape, num_proposals=DEFAULT_PROPOSALS):
     result['flops'] = sum(v for k, v in result.items()
                           if k.endswith('_flops'))
     return result
+
+
+def count_model(cfg, shape, num_proposals=DEFAULT_PROPOSALS):
+    """Params and FLOPs of the model of ``cfg`` (a segmentor or detector)
+    at ``shape`` = (H, W); see :func:`count_segmentor` and
+    :func:`count_detector`."""
+    model = build_model(cfg).eval()
+    if task_of(cfg) == 'seg':
+        return count_segmentor(model, shape)
+    return count_detector(model, shape, num_proposals)

@@ -50,19 +50,21 @@ def check_impl(impl, name='impl'):
         raise ValueError(f'{name} must be one of {IMPLS}, got {impl!r}')
 
 
-def check_args(x, weight, impl):
-    check_impl(impl)
+def check_kernel_size(kernel_size, name='kernel_size'):
+    """Raise unless the op supports ``kernel_size`` (odd, 3..63)."""
+    if kernel_size % 2 == 0 or not MIN_KERNEL <= kernel_size <= MAX_KERNEL:
+        raise ValueError(f'{name} must be odd and in [{MIN_KERNEL}, '
+                         f'{MAX_KERNEL}], got {kernel_size}')
+
+
+def _check_tensors(x, weight):
     if x.dim() != 4 or weight.dim() != 4 or weight.shape[1] != 1:
         raise ValueError(f'depthwise_conv2d expects x (N, C, H, W) and weight'
                          f' (C, 1, K, K), got {tuple(x.shape)} and '
                          f'{tuple(weight.shape)}')
-    c, k = weight.shape[0], weight.shape[-1]
-    if x.shape[1] != c or weight.shape[-2] != k:
+    if x.shape[1] != weight.shape[0] or weight.shape[-2] != weight.shape[-1]:
         raise ValueError(f'weight {tuple(weight.shape)} does not match '
                          f'{x.shape[1]} input channels or is not square')
-    if k % 2 == 0 or not MIN_KERNEL <= k <= MAX_KERNEL:
-        raise ValueError(f'kernel size must be odd and in [{MIN_KERNEL}, '
-                         f'{MAX_KERNEL}], got {k}')
 
 
 def _check_usable(impl, x):
@@ -160,7 +162,14 @@ def depthwise_conv2d(x, weight, bias=None, impl='auto'):
     Returns:
         Tensor: (N, C, H, W), in x's memory format.
     """
-    check_args(x, weight, impl)
+    check_impl(impl)
+    _check_tensors(x, weight)
+    check_kernel_size(weight.shape[-1], 'kernel size')
+    return _run(x, weight, bias, impl)
+
+
+def _run(x, weight, bias, impl):
+    """``depthwise_conv2d`` once its arguments are known to be valid."""
     dtype = _autocast_dtype(x.device.type)
     if dtype is None:
         return IMPLEMENTATIONS[select_impl(x, weight, bias, impl)](
@@ -186,17 +195,16 @@ class LargeKernelDWConv2d(nn.Conv2d):
     """
 
     def __init__(self, channels, kernel_size, bias=False, impl='auto'):
+        # checked here, once: the forward only checks its input
         check_impl(impl)
-        if kernel_size % 2 == 0 or not MIN_KERNEL <= kernel_size <= \
-                MAX_KERNEL:
-            raise ValueError(f'kernel_size must be odd and in [{MIN_KERNEL},'
-                             f' {MAX_KERNEL}], got {kernel_size}')
+        check_kernel_size(kernel_size)
         super().__init__(channels, channels, kernel_size,
                          padding=kernel_size // 2, groups=channels, bias=bias)
         self.impl = impl
 
     def forward(self, x):
-        return depthwise_conv2d(x, self.weight, self.bias, self.impl)
+        _check_tensors(x, self.weight)
+        return _run(x, self.weight, self.bias, self.impl)
 
     def extra_repr(self):
         return super().extra_repr() + f', impl={self.impl}'

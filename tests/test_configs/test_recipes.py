@@ -16,8 +16,7 @@ from mmengine.config import Config
 
 from mmrep.utils.recipe import gpus_of, rescale, summarize
 
-from .helpers import RENAMED, config_id, configs, load
-from ..conftest import ROOT
+from ..helpers import RENAMED, ROOT, config_id, configs, load
 
 # (GPUs of the 31B IN-22K and 31L rows: inferred.)
 SEG = {

@@ -5,7 +5,7 @@ from mmengine.registry import init_default_scope
 
 from mmrep.models import RepLKNet
 
-from ..conftest import TINY_ARCH
+from ..helpers import TINY_ARCH
 
 
 class Segmentor(nn.Module):

@@ -2,7 +2,7 @@ import pytest
 
 from mmrep.models import RepLKNet
 
-from ..conftest import TINY_ARCH
+from ..helpers import TINY_ARCH
 
 
 def arch(**changes):
@@ -13,11 +13,17 @@ def arch(**changes):
     (dict(arch='31X'), r"arch '31X' is unknown"),
     (dict(arch=31), 'arch must be a str or a dict'),
     (dict(arch=arch(large_kernel_sizes=[7, 8, 5, 5])),
-     'large_kernel_sizes must be positive odd'),
+     r'large_kernel_sizes must be odd and in \[3, 63\], got 8'),
+    (dict(arch=arch(large_kernel_sizes=[65, 7, 5, 5])),
+     r'large_kernel_sizes must be odd and in \[3, 63\], got 65'),
+    (dict(arch=TINY_ARCH, large_kernel_impl='cuda'),
+     'large_kernel_impl must be one of'),
+    (dict(arch=TINY_ARCH, bn_fused=True), 'bn_fused=True needs deploy=True'),
     (dict(arch=arch(layers=[1, 1, 1])), 'must have the same length'),
     (dict(arch=arch(channels=[8, 16, 32, 64, 128])),
      'must have the same length'),
-    (dict(arch=arch(small_kernel=9)), r'small_kernel \(9\) must not be larger'),
+    (dict(arch=arch(small_kernel=9)),
+     r'small_kernel \(9\) must not be larger'),
     (dict(arch=arch(small_kernel=4)), 'small_kernel must be a positive odd'),
     (dict(arch={'layers': [1]}), 'missing keys'),
     (dict(arch=arch(depth=3)), r"unknown keys \['depth'\]"),

@@ -7,41 +7,8 @@ import torch
 from mmrep.checkpoint import CheckpointError, load_backbone_checkpoint
 from mmrep.models import RepLKNet
 
-from ..conftest import TINY_ARCH
-
-
-def random_weights(**kwargs):
-    torch.manual_seed(1)
-    source = RepLKNet(arch=TINY_ARCH, **kwargs)
-    for tensor in source.state_dict().values():
-        if tensor.is_floating_point():
-            tensor.copy_(torch.rand_like(tensor) + 0.5)
-    return source.state_dict()
-
-
-def official_imagenet(weights):
-    """The official release: backbone keys plus the classifier's norm/head."""
-    sd = dict(weights)
-    c = TINY_ARCH['channels'][-1]
-    sd.update({'norm.weight': torch.ones(c), 'norm.bias': torch.zeros(c),
-               'norm.running_mean': torch.zeros(c),
-               'norm.running_var': torch.ones(c),
-               'head.weight': torch.zeros(1000, c), 'head.bias': torch.zeros(1000)})
-    return sd
-
-
-def build_loaded(path, **kwargs):
-    model = RepLKNet(arch=TINY_ARCH, init_cfg=dict(type='Pretrained',
-                                                   checkpoint=str(path)),
-                     **kwargs)
-    model.init_weights()
-    return model
-
-
-def assert_loaded(model, weights):
-    own = model.state_dict()
-    for key, value in weights.items():
-        torch.testing.assert_close(own[key], value, msg=key)
+from ..helpers import (TINY_ARCH, assert_loaded, build_loaded,
+                       official_imagenet, random_weights)
 
 
 @pytest.mark.parametrize('wrap', ['plain', 'model'])

@@ -16,9 +16,8 @@ import torch
 from mmrep.checkpoint import CheckpointError, read_checkpoint
 from mmrep.models import RepLKNet
 
-from ..conftest import TINY_ARCH, run_tool
-from .test_checkpoint_loading import (assert_loaded, build_loaded,
-                                      official_imagenet, random_weights)
+from ..helpers import (TINY_ARCH, assert_loaded, build_loaded,
+                       official_imagenet, random_weights, run_tool)
 
 
 def training_script_checkpoint(path, model, ema):

@@ -3,7 +3,7 @@ import pytest
 from mmengine.registry import DefaultScope, init_default_scope
 
 import mmrep  # noqa: F401
-from ..conftest import TINY_ARCH
+from ..helpers import TINY_ARCH
 
 
 @pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])

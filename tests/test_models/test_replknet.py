@@ -5,21 +5,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmrep.models import RepLKNet
 from mmrep.models.layers import ReparamLargeKernelConv
 
-from ..conftest import TINY_ARCH
+from ..helpers import TINY_ARCH, randomize_bn
 
 ALL_ARCHS = ['31B', '31L', 'XL', '25B', '13B', '7B', '3B']
-
-
-def randomize_bn(model, seed=0):
-    """Random affine parameters and running statistics for every BN."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.weight.data = torch.rand(n, generator=gen) * 0.5 + 0.5
-            m.bias.data = torch.randn(n, generator=gen) * 0.1
-            m.running_mean = torch.randn(n, generator=gen) * 0.1
-            m.running_var = torch.rand(n, generator=gen) * 0.5 + 0.75
 
 
 @pytest.mark.parametrize('arch', ALL_ARCHS)

@@ -9,7 +9,7 @@ import torch.nn as nn
 from mmrep.models import RepLKNet
 from mmrep.ops import DISPATCHER, ENV_IMPL
 
-from ..conftest import TINY_ARCH
+from ..helpers import TINY_ARCH
 
 # large enough kernels and maps that the row form uses several blocks
 ARCH = dict(TINY_ARCH, large_kernel_sizes=[13, 11, 7, 5])

@@ -7,11 +7,12 @@ import torch
 import torch.nn.functional as F
 
 import mmrep.ops.dispatch as dispatch
+import mmrep.ops.dwconv as dwconv
 from mmrep.models import RepLKNet
 from mmrep.ops import (DISPATCHER, ENV_CACHE, ENV_IMPL, Dispatcher,
                        LargeKernelDWConv2d, depthwise_conv2d)
 
-from ..conftest import TINY_ARCH
+from ..helpers import TINY_ARCH
 
 
 class FakeClock:
@@ -130,13 +131,18 @@ def test_choice_is_logged_once_per_case(monkeypatch):
     assert len(messages) == 1 and ': b (' in messages[0]
 
 
-def test_real_auto_measures_on_the_cpu(monkeypatch):
+def test_real_auto_times_every_cpu_candidate_and_keeps_the_fastest(
+        monkeypatch):
     monkeypatch.setattr(DISPATCHER, 'choices', {})
+    monkeypatch.setattr(DISPATCHER, 'timings', {})
     x, w = torch.randn(1, 4, 11, 13), torch.randn(4, 1, 7, 7)
     y = depthwise_conv2d(x, w, impl='auto')
     (key, choice), = DISPATCHER.choices.items()
     assert 'cpu|float32|1x4x11x13|k7|nchw|infer' == key
-    assert choice in ('torch', 'rows', 'dense')
+    times = DISPATCHER.timings[key]
+    assert set(times) == {'torch', 'rows', 'dense'}  # Triton: CUDA only
+    assert all(0 < t < float('inf') for t in times.values())
+    assert choice == min(times, key=times.get)
     ref = F.conv2d(x.double(), w.double(), padding=3, groups=4)
     assert ((y.double() - ref).norm() / ref.norm()) < 1e-5
 
@@ -181,12 +187,15 @@ def test_bad_arguments(x, w, impl, match):
         depthwise_conv2d(torch.randn(*x), torch.randn(*w), impl=impl)
 
 
-def test_bad_backbone_impl():
-    with pytest.raises(ValueError, match='large_kernel_impl must be one of'):
-        RepLKNet(arch=TINY_ARCH, large_kernel_impl='cuda')
-
-
-def test_backbone_refuses_kernels_the_op_cannot_run():
-    arch = dict(TINY_ARCH, large_kernel_sizes=[65, 7, 5, 5])
+def test_the_module_checks_its_arguments_once_at_construction(monkeypatch):
+    with pytest.raises(ValueError, match='impl must be one of'):
+        LargeKernelDWConv2d(4, 7, impl='cuda')
     with pytest.raises(ValueError, match=r'kernel_size must be odd and in'):
-        RepLKNet(arch=arch)
+        LargeKernelDWConv2d(4, 65)
+    conv = LargeKernelDWConv2d(4, 7, impl='torch')
+    checked = []
+    monkeypatch.setattr(dwconv, 'check_impl', checked.append)
+    conv(torch.randn(1, 4, 9, 9))
+    assert checked == []  # not again in the forward
+    with pytest.raises(ValueError, match='does not match 3 input channels'):
+        conv(torch.randn(1, 3, 9, 9))

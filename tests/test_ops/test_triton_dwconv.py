@@ -11,7 +11,7 @@ from mmrep.models import RepLKNet
 from mmrep.ops import LargeKernelDWConv2d, depthwise_conv2d
 from mmrep.ops import triton_dwconv
 
-from ..conftest import TINY_ARCH
+from ..helpers import TINY_ARCH
 
 ON_GPU = torch.cuda.is_available()
 DEVICE = 'cuda' if ON_GPU else 'cpu'

@@ -1,10 +1,59 @@
-"""The benchmark tools run and write their JSON and markdown (timings on the
-CPU here; the measured tables live in docs/benchmarks.md)."""
+"""The benchmark code: what it times and how it turns times into rows
+(fake clocks and timers here: no timing claim is tested); the tools run and
+write their JSON and markdown. Measured tables live in docs/benchmarks.md."""
 import json
 
 import pytest
+import torch
 
-from ..conftest import run_tool
+from mmrep.benchmark import measure, time_ms
+from mmrep.benchmark import timing
+from mmrep.models import RepLKNet
+from mmrep.models.layers import ReparamLargeKernelConv
+
+from ..helpers import TINY_ARCH, run_tool
+
+
+def test_time_ms_drops_the_warmup_and_takes_the_median(monkeypatch):
+    durations = iter([100., 100., 3., 1., 2.])  # seconds: 2 warm-up calls
+    clock = [0.]
+    monkeypatch.setattr(timing.time, 'perf_counter', lambda: clock[0])
+
+    def fn():
+        clock[0] += next(durations)
+
+    assert time_ms(fn, torch.device('cpu'), warmup=2, repeats=3) == 2000.
+    with pytest.raises(StopIteration):
+        next(durations)  # exactly warmup + repeats calls
+
+
+def test_measure_times_a_training_step_inference_and_the_deploy_form():
+    torch.manual_seed(0)
+    model = RepLKNet(arch=TINY_ARCH)
+    seen, times = [], iter([10., 20., 40.])
+
+    def timer(fn, device, warmup, repeats):
+        before = [p.detach().clone() for p in model.parameters()]
+        fn()
+        seen.append(dict(
+            training=model.training,
+            stepped=any(not torch.equal(a, b.detach())
+                        for a, b in zip(before, model.parameters())),
+            deployed=all(m.deployed for m in model.modules()
+                         if isinstance(m, ReparamLargeKernelConv))))
+        return next(times)
+
+    row = measure('tiny', model, 2, (32, 48), torch.device('cpu'),
+                  timer=timer)
+    assert seen == [dict(training=True, stepped=True, deployed=False),
+                    dict(training=False, stepped=False, deployed=False),
+                    dict(training=False, stepped=False, deployed=True)]
+    assert (row['train_ms'], row['infer_ms'], row['infer_deploy_ms']) == (
+        10., 20., 40.)
+    assert row['train_img_s'] == pytest.approx(200.)  # 2 images / 10 ms
+    assert row['infer_img_s'] == pytest.approx(100.)
+    assert row['infer_deploy_img_s'] == pytest.approx(50.)
+    assert row['shape'] == '32x48' and row['batch'] == 2
 
 
 def test_benchmark_dwconv_times_and_checks_every_impl(tmp_path):
@@ -24,8 +73,10 @@ def test_benchmark_dwconv_times_and_checks_every_impl(tmp_path):
         for r in group:
             assert r['speedup'] == pytest.approx(base / r['fwd_bwd_ms'])
         assert min(r['vs_best'] for r in group[:4]) == pytest.approx(1.0)
-        # 'auto' never times Triton on the CPU
-        assert group[4]['chosen'] in ('torch', 'rows', 'dense')
+        # 'auto' timed the CPU candidates (not Triton) and kept the fastest
+        timed = group[4]['auto_timed_ms']
+        assert set(timed) == {'torch', 'rows', 'dense'}
+        assert group[4]['chosen'] == min(timed, key=timed.get)
     assert '| shape | dtype | impl | chosen |' in out_md.read_text()
 
 
@@ -41,7 +92,9 @@ def test_benchmark_model_backbone_and_whole_segmentor(tmp_path):
         assert [r['impl'] for r in rows] == (['torch', 'auto'] if extra
                                              else ['auto'])
         for row in rows:
-            assert row['train_img_s'] > 0 and row['infer_img_s'] > 0
-            assert row['infer_deploy_img_s'] > 0
+            for kind in ('train', 'infer', 'infer_deploy'):
+                assert row[f'{kind}_img_s'] == pytest.approx(
+                    2e3 / row[f'{kind}_ms'])
             assert row['model'].startswith('RepLKNet' if extra else
                                            'EncoderDecoder')
+            assert row['amp'] == bool(extra)

@@ -1,26 +1,16 @@
-"""tools/train.py and tools/test.py options on every shipped config (the
-config side: --amp needs a GPU to run, as in mmseg/mmdet)."""
+"""tools/train.py and tools/test.py options (``mmrep.apis.train`` /
+``mmrep.apis.test``) on every shipped config (the config side: --amp needs a
+GPU to run, as in mmseg/mmdet)."""
 import glob
-import importlib.util
 import os.path as osp
 
 import pytest
 
+from mmrep.apis import test as test_tool
+from mmrep.apis import train as train_tool
 from mmrep.utils.recipe import gpus_of
 
-from ..conftest import ROOT, TOOLS
-
-
-def load_tool(name):
-    """tools/<name>.py as a module ('test' would clash with the stdlib)."""
-    spec = importlib.util.spec_from_file_location(
-        f'mmrep_tool_{name}', osp.join(TOOLS, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_tool, test_tool = load_tool('train'), load_tool('test')
+from ..helpers import ROOT
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
                  if '_base_' not in p)

@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 
 from mmrep.models import RepLKNet
 
-from ..conftest import ROOT, TINY_ARCH, run_tool
+from ..helpers import ROOT, TINY_ARCH, run_tool
 
 ADE_31B = (f'{ROOT}/configs/upernet/'
            'upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py')

@@ -1,7 +1,6 @@
 """tools/deploy/reparameterize.py on the toy models: the deploy model
 predicts what the trained one does."""
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -9,26 +8,9 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from ..conftest import ROOT, run_tool
-from ..test_models.test_replknet import randomize_bn
+from mmrep.apis import build_trained
 
-sys.path.insert(0, osp.join(ROOT, 'tools', 'deploy'))
-from reparameterize import build_trained  # noqa: E402
-
-SEG = f'{ROOT}/configs/upernet/replknet-tiny_toy-ade.py'
-DET = f'{ROOT}/configs/mask_rcnn/replknet-tiny_toy-coco.py'
-
-
-def random_checkpoint(config, path):
-    """A 'trained' model: random weights and random BN statistics."""
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.default_scope)
-    from mmengine.registry import MODELS
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    randomize_bn(model)
-    torch.save({'state_dict': model.state_dict()}, path)
+from ..helpers import TOY_DET, TOY_SEG, random_checkpoint, run_tool
 
 
 def toy_batch(config, data_root, num=4):
@@ -66,8 +48,8 @@ def deployed_and_trained(config, tmp_path, *options):
 
 @pytest.mark.parametrize('options', [[], ['--fuse-conv-bn']], ids=str)
 def test_deploy_segmentor_predicts_the_same(options, toy_ade, tmp_path):
-    trained, deploy = deployed_and_trained(SEG, tmp_path, *options)
-    batch = toy_batch(SEG, toy_ade)
+    trained, deploy = deployed_and_trained(TOY_SEG, tmp_path, *options)
+    batch = toy_batch(TOY_SEG, toy_ade)
     with torch.no_grad():
         a, b = trained.test_step(batch), deploy.test_step(batch)
     for x, y in zip(a, b):
@@ -77,8 +59,8 @@ def test_deploy_segmentor_predicts_the_same(options, toy_ade, tmp_path):
 
 
 def test_deploy_detector_predicts_the_same(toy_coco, tmp_path):
-    trained, deploy = deployed_and_trained(DET, tmp_path)
-    batch = toy_batch(DET, toy_coco)
+    trained, deploy = deployed_and_trained(TOY_DET, tmp_path)
+    batch = toy_batch(TOY_DET, toy_coco)
     with torch.no_grad():
         a, b = trained.test_step(batch), deploy.test_step(batch)
     for x, y in zip(a, b):

@@ -3,28 +3,21 @@ tools/dist_train.sh and tools/dist_test.sh."""
 import os
 import os.path as osp
 import signal
-import socket
 import subprocess
 import sys
 
 import torch
 
-from toy_demo import latest_test_metrics
+from mmrep.apis.toy_demo import latest_test_metrics
 from mmrep.checkpoint import read_checkpoint
 
-from ..conftest import ROOT, run_tool
+from ..helpers import ROOT, free_port, run_tool
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
-
-
 def dist_env():
-    return dict(os.environ, PYTHON=sys.executable, PORT=free_port(),
+    return dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
                 OMP_NUM_THREADS='1')
 
 
@@ -157,7 +150,7 @@ def test_launchers_use_the_project_virtualenv_in_a_fresh_shell():
     venv = osp.join(ROOT, '.venv', 'bin', 'python')
     assert osp.isfile(venv), 'make test runs from the project virtualenv'
     env = {'PATH': '/usr/bin:/bin', 'HOME': os.environ.get('HOME', '/tmp'),
-           'PORT': free_port()}
+           'PORT': str(free_port())}
     bare = subprocess.run(['bash', '-c', 'python3 -c "import torch"'],
                           env=env, capture_output=True)
     assert bare.returncode != 0  # no torch on this PATH

@@ -4,18 +4,19 @@ import onnxruntime as ort
 import torch
 from mmengine.config import Config
 
-from ..conftest import run_tool
-from .test_deploy import SEG, build_trained, random_checkpoint
+from mmrep.apis import build_trained
+
+from ..helpers import TOY_SEG, random_checkpoint, run_tool
 
 
 def test_onnx_logits_match_pytorch_with_a_dynamic_batch(tmp_path):
     ckpt, out = str(tmp_path / 'model.pth'), str(tmp_path / 'model.onnx')
-    random_checkpoint(SEG, ckpt)
+    random_checkpoint(TOY_SEG, ckpt)
     h, w = 64, 96  # UperNet pools 3x3 and 6x6 of a 2x3 map: not divisible
-    proc = run_tool('tools/deploy/export_onnx.py', SEG, ckpt, out,
+    proc = run_tool('tools/deploy/export_onnx.py', TOY_SEG, ckpt, out,
                     '--shape', str(h), str(w))
     assert 'dynamic N' in proc.stdout
-    model = build_trained(Config.fromfile(SEG), ckpt)  # training form
+    model = build_trained(Config.fromfile(TOY_SEG), ckpt)  # training form
     session = ort.InferenceSession(out)
     for batch in (1, 3):  # exported with 2
         x = torch.randn(batch, 3, h, w, generator=torch.Generator()

@@ -2,9 +2,9 @@
 112M parameters, 1170G FLOPs at 2048x512)."""
 from mmengine.config import Config
 
-import get_flops
+from mmrep.analysis import count_model
 
-from ..conftest import ROOT
+from ..helpers import ROOT, TOY_SEG, run_tool
 
 
 def test_upernet_31b_ade20k_params_and_flops_match_the_paper():
@@ -12,7 +12,7 @@ def test_upernet_31b_ade20k_params_and_flops_match_the_paper():
                           '8xb2-accum8-320k_ade20k-512x512.py')
     cfg.model.backbone.init_cfg = None
     cfg.model.backbone.with_cp = False
-    result = get_flops.count(cfg, (512, 2048))
+    result = count_model(cfg, (512, 2048))
     # mmengine's counter on this model: 112.2M params (no aux head), 1174G.
     assert abs(result['params'] / 1e6 - 112.2) < 0.1, result
     assert abs(result['flops'] / 1e9 - 1174) < 5, result
@@ -24,7 +24,7 @@ def test_fcos_31b_params_and_flops_match_the_paper():
     cfg = Config.fromfile(f'{ROOT}/configs/fcos/fcos_replknet31b_fpn_'
                           '8xb2-ms-640-800-2x_coco.py')
     cfg.model.backbone.init_cfg = None
-    result = get_flops.count(cfg, (800, 1280))
+    result = count_model(cfg, (800, 1280))
     assert abs(result['params'] / 1e6 - 87.2) < 0.1, result
     assert abs(result['flops'] / 1e9 - 436) < 2, result  # paper: 437G
     parts = ('backbone_flops', 'neck_flops', 'dense_head_flops')
@@ -43,7 +43,7 @@ def test_two_stage_head_flops_grow_linearly_with_the_proposals():
         channels=[8, 16, 32, 64], small_kernel=3, dw_ratio=1))
     cfg.model.neck.in_channels = [8, 16, 32, 64]
     replace_sync_bn(cfg.model)
-    roi = {n: get_flops.count(cfg, (128, 160), n)
+    roi = {n: count_model(cfg, (128, 160), n)
            for n in (150, 300, 600)}
     for n, result in roi.items():
         assert result['num_proposals'] == n
@@ -55,3 +55,11 @@ def test_two_stage_head_flops_grow_linearly_with_the_proposals():
     assert step[0] > 0
     assert abs(step[1] / step[0] - 2) < 1e-6
     assert roi[150]['backbone_flops'] == roi[600]['backbone_flops']
+
+
+def test_tool_prints_what_the_counter_counts():
+    cfg = Config.fromfile(TOY_SEG)
+    expected = count_model(cfg, (64, 96))
+    proc = run_tool('tools/get_flops.py', TOY_SEG, '--shape', '64', '96')
+    assert f'params: {expected["params"] / 1e6:.2f}M' in proc.stdout
+    assert f'flops: {expected["flops"] / 1e9:.2f} GFLOPs' in proc.stdout

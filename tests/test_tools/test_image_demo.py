@@ -6,12 +6,12 @@ import os.path as osp
 import cv2
 import pytest
 
-from ..conftest import ROOT, run_tool
-from .test_deploy import DET, SEG, random_checkpoint
+from ..helpers import (ROOT, TOY_DET, TOY_SEG, random_checkpoint,
+                       run_tool)
 
 
-@pytest.mark.parametrize('config, data', [(SEG, 'toy_ade'),
-                                          (DET, 'toy_coco')])
+@pytest.mark.parametrize('config, data', [(TOY_SEG, 'toy_ade'),
+                                          (TOY_DET, 'toy_coco')])
 def test_image_demo_writes_the_painted_image(config, data, request,
                                              tmp_path):
     root = request.getfixturevalue(data)

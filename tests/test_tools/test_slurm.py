@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from toy_demo import latest_test_metrics
+from mmrep.apis.toy_demo import latest_test_metrics
 
-from ..conftest import run_tool
-from ..slurm_cluster import SlurmCluster, missing_binaries
+from ..helpers import run_tool
+from ..helpers.slurm_cluster import SlurmCluster, missing_binaries
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 

@@ -8,9 +8,9 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from toy_demo import latest_test_metrics
+from mmrep.apis.toy_demo import latest_test_metrics
 
-from ..conftest import ROOT, run_tool, train_toy
+from ..helpers import ROOT, run_tool, train_toy
 
 CONFIG = 'configs/mask_rcnn/replknet-tiny_toy-coco.py'
 

@@ -7,9 +7,9 @@ import re
 import pytest
 import torch
 
-from toy_demo import latest_test_metrics, majority_miou
+from mmrep.apis.toy_demo import latest_test_metrics, majority_miou
 
-from ..conftest import ROOT, run_tool, train_toy
+from ..helpers import ROOT, run_tool, train_toy
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 

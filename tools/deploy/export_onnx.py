@@ -15,9 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 
+from mmrep.apis import build_trained
 from mmrep.utils import task_of
-
-from reparameterize import build_trained  # tools/deploy/
 
 
 def pool_matrix(size, out, like):

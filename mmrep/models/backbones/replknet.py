@@ -4,15 +4,15 @@ import copy
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
+from mmcv.cnn import fuse_conv_bn
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
-from mmrep.ops import check_impl
+from mmrep.ops import check_impl, check_kernel_size
 from mmrep.registry import MODELS
-from ..layers import (RepLKNetStage, ReparamLargeKernelConv, conv_bn,
-                      fuse_conv_bn_units)
+from ..layers import RepLKNetStage, ReparamLargeKernelConv, conv_bn
 
 _B = dict(layers=[2, 2, 18, 2], channels=[128, 256, 512, 1024], small_kernel=5,
           dw_ratio=1)
@@ -57,10 +57,10 @@ class RepLKNet(BaseModule):
             map (official RepLKNet-XL downstream). Defaults to False.
         deploy (bool): Build the re-parameterized form directly (one biased
             large-kernel conv per block). Defaults to False.
-        fuse_conv_bn (bool): Build with every conv-BN unit fused (conv with
-            bias, BN replaced by Identity), the form deploy checkpoints of
-            ``tools/deploy/reparameterize.py --fuse-conv-bn`` have.
-            Defaults to False.
+        bn_fused (bool): Build with every conv-BN pair fused by mmcv's
+            ``fuse_conv_bn`` (conv with bias, BN replaced by Identity), the
+            form deploy checkpoints of ``tools/deploy/reparameterize.py
+            --fuse-conv-bn`` have; needs ``deploy=True``. Defaults to False.
         large_kernel_impl (str): Implementation of the large depthwise
             convs: 'auto' (the fastest of them, measured once per device,
             dtype and shape), 'torch', 'rows', 'dense' or 'triton'. See
@@ -100,7 +100,7 @@ class RepLKNet(BaseModule):
                  norm_eval=False,
                  norm_intermediate_features=False,
                  deploy=False,
-                 fuse_conv_bn=False,
+                 bn_fused=False,
                  large_kernel_impl='auto',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -113,6 +113,10 @@ class RepLKNet(BaseModule):
         if not -1 <= frozen_stages <= self.num_stages:
             raise ValueError(f'frozen_stages must be in [-1, {self.num_stages}]'
                              f', got {frozen_stages}')
+        if bn_fused and not deploy:
+            raise ValueError('bn_fused=True needs deploy=True: the large-'
+                             'kernel branches are merged before the BNs are '
+                             'fused')
         if not 0 <= drop_path_rate < 1:
             raise ValueError(f'drop_path_rate must be in [0, 1), got '
                              f'{drop_path_rate}')
@@ -133,11 +137,11 @@ class RepLKNet(BaseModule):
                                device='cpu').tolist()
         self.stages = nn.ModuleList()
         self.transitions = nn.ModuleList()
-        for i, num_blocks in enumerate(layers):
+        for i, depth in enumerate(layers):
             first = sum(layers[:i])
             self.stages.append(RepLKNetStage(
-                channels[i], num_blocks, kernels[i], small_kernel,
-                rates[first:first + num_blocks], dw_ratio=dw_ratio,
+                channels[i], kernels[i], small_kernel,
+                rates[first:first + depth], dw_ratio=dw_ratio,
                 ffn_ratio=ffn_ratio, norm_cfg=norm_cfg, with_cp=with_cp,
                 norm_intermediate_features=norm_intermediate_features,
                 deploy=deploy, impl=large_kernel_impl))
@@ -148,8 +152,8 @@ class RepLKNet(BaseModule):
                             act=True),
                     conv_bn(c_next, c_next, 3, stride=2, groups=c_next,
                             norm_cfg=norm_cfg, act=True)))
-        if fuse_conv_bn:
-            self.fuse_conv_bn()
+        if bn_fused:
+            fuse_conv_bn(self)
         self._freeze_stages()
 
     # ------------------------------------------------------------- arguments
@@ -182,10 +186,8 @@ class RepLKNet(BaseModule):
         if len(set(lengths.values())) != 1:
             raise ValueError(f'arch: large_kernel_sizes, layers and channels '
                              f'must have the same length, got {lengths}')
-        for k in arch['large_kernel_sizes']:
-            if k < 1 or k % 2 == 0:
-                raise ValueError(f'arch: large_kernel_sizes must be positive '
-                                 f'odd numbers, got {arch["large_kernel_sizes"]}')
+        for k in arch['large_kernel_sizes']:  # what the op supports
+            check_kernel_size(k, 'arch: large_kernel_sizes')
         small = arch['small_kernel']
         if small is not None:
             if small < 1 or small % 2 == 0:
@@ -296,12 +298,6 @@ class RepLKNet(BaseModule):
         for module in self.modules():
             if isinstance(module, ReparamLargeKernelConv):
                 module.switch_to_deploy()
-        return self
-
-    def fuse_conv_bn(self):
-        """Fold every conv-BN unit's BN into its conv (running statistics);
-        the pre-block BNs (``prelkb_bn``, ``preffn_bn``) stay."""
-        fuse_conv_bn_units(self)
         return self
 
 

@@ -1,6 +1,6 @@
 from .blocks import ConvFFN, RepLKBlock, RepLKNetStage
-from .conv_bn import conv_bn, fuse_conv_bn, fuse_conv_bn_units
+from .conv_bn import conv_bn, fold_bn
 from .large_kernel_conv import ReparamLargeKernelConv
 
-__all__ = ['conv_bn', 'fuse_conv_bn', 'fuse_conv_bn_units', 'ReparamLargeKernelConv', 'RepLKBlock',
+__all__ = ['conv_bn', 'fold_bn', 'ReparamLargeKernelConv', 'RepLKBlock',
            'ConvFFN', 'RepLKNetStage']

@@ -73,7 +73,7 @@ class ConvFFN(nn.Module):
 
 
 class RepLKNetStage(nn.Module):
-    """``num_blocks`` pairs of (RepLKBlock, ConvFFN) and an output norm.
+    """One (RepLKBlock, ConvFFN) pair per drop-path rate, and an output norm.
 
     ``norm`` is applied only to the feature map handed to the heads (BN when
     ``norm_intermediate_features``, as RepLKNet-XL downstream; else Identity),
@@ -81,10 +81,10 @@ class RepLKNetStage(nn.Module):
 
     Args:
         channels (int): Channels of the stage.
-        num_blocks (int): Number of block pairs.
         kernel_size (int): Large kernel size of the stage.
         small_kernel (int | None): Small kernel size, or None.
-        drop_path_rates (list[float]): One rate per pair.
+        drop_path_rates (list[float]): One rate per block pair (their
+            number is the stage's depth).
         dw_ratio (float): Depthwise channel ratio.
         ffn_ratio (float): ConvFFN hidden channel ratio.
         norm_cfg (dict): Config of the norm layers.
@@ -94,7 +94,7 @@ class RepLKNetStage(nn.Module):
         impl (str): Large-kernel conv implementation (see :mod:`mmrep.ops`).
     """
 
-    def __init__(self, channels, num_blocks, kernel_size, small_kernel,
+    def __init__(self, channels, kernel_size, small_kernel,
                  drop_path_rates, dw_ratio=1, ffn_ratio=4,
                  norm_cfg=dict(type='BN'), with_cp=False,
                  norm_intermediate_features=False, deploy=False,
@@ -108,7 +108,6 @@ class RepLKNetStage(nn.Module):
                 rate, norm_cfg=norm_cfg, deploy=deploy, impl=impl))
             blocks.append(ConvFFN(
                 channels, int(channels * ffn_ratio), rate, norm_cfg=norm_cfg))
-        assert len(blocks) == 2 * num_blocks
         self.blocks = nn.ModuleList(blocks)
         self.norm = (build_norm_layer(norm_cfg, channels)[1]
                      if norm_intermediate_features else nn.Identity())

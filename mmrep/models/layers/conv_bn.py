@@ -1,4 +1,5 @@
-"""Conv-BN(-ReLU) units with the official RepLKNet child names, and BN folding."""
+"""Conv-BN(-ReLU) units with the official RepLKNet child names, and the
+folding of a BN into the kernel before it."""
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
@@ -31,46 +32,11 @@ def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
 
 
 @torch.no_grad()
-def fuse_conv_bn(conv_weight, bn):
-    """Fold an eval-mode BN into the preceding bias-free conv.
-
-    Returns the kernel ``w * gamma / std`` and bias ``beta - mean * gamma / std``.
+def fold_bn(kernel, bn):
+    """The kernel and bias of a bias-free conv followed by an eval-mode BN,
+    as one conv: ``kernel * gamma / std`` and ``beta - mean * gamma / std``.
     """
     std = (bn.running_var + bn.eps).sqrt()
     scale = bn.weight / std
-    return (conv_weight * scale.reshape(-1, 1, 1, 1),
+    return (kernel * scale.reshape(-1, 1, 1, 1),
             bn.bias - bn.running_mean * scale)
-
-
-def _conv_with_bias(conv):
-    """An empty copy of ``conv`` (same type and geometry) with a bias."""
-    from mmrep.ops import LargeKernelDWConv2d
-    if isinstance(conv, LargeKernelDWConv2d):
-        return LargeKernelDWConv2d(conv.in_channels, conv.kernel_size[0],
-                                   bias=True, impl=conv.impl)
-    return nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
-                     stride=conv.stride, padding=conv.padding,
-                     groups=conv.groups, bias=True)
-
-
-@torch.no_grad()
-def fuse_conv_bn_units(module):
-    """Fold the BN of every ``conv``/``bn`` unit below ``module`` into its
-    conv (which gains a bias); the ``bn`` child becomes Identity. Uses the
-    BN running statistics. Returns the number of units fused."""
-    count = 0
-    for unit in module.modules():
-        bn = getattr(unit, 'bn', None)
-        if not isinstance(unit, nn.Sequential) or not isinstance(
-                bn, nn.modules.batchnorm._BatchNorm):
-            continue
-        weight, bias = fuse_conv_bn(unit.conv.weight, bn)
-        if unit.conv.bias is not None:
-            bias = bias + unit.conv.bias * bn.weight / (
-                bn.running_var + bn.eps).sqrt()
-        fused = _conv_with_bias(unit.conv).to(weight.device)
-        fused.weight.copy_(weight)
-        fused.bias.copy_(bias)
-        unit.conv, unit.bn = fused, nn.Identity()
-        count += 1
-    return count

@@ -3,7 +3,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmrep.ops import LargeKernelDWConv2d
-from .conv_bn import conv_bn, fuse_conv_bn
+from .conv_bn import conv_bn, fold_bn
 
 
 class ReparamLargeKernelConv(nn.Module):
@@ -61,11 +61,11 @@ class ReparamLargeKernelConv(nn.Module):
 
     def equivalent_kernel_bias(self):
         """The kernel and bias of the single conv equal to this branch."""
-        kernel, bias = fuse_conv_bn(self.lkb_origin.conv.weight,
-                                    self.lkb_origin.bn)
+        kernel, bias = fold_bn(self.lkb_origin.conv.weight,
+                               self.lkb_origin.bn)
         if self.small_kernel is not None:
-            small_kernel, small_bias = fuse_conv_bn(
-                self.small_conv.conv.weight, self.small_conv.bn)
+            small_kernel, small_bias = fold_bn(self.small_conv.conv.weight,
+                                               self.small_conv.bn)
             pad = (self.kernel_size - self.small_kernel) // 2
             kernel = kernel + F.pad(small_kernel, [pad] * 4)
             bias = bias + small_bias

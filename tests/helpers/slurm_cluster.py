@@ -7,9 +7,10 @@ temporary folder; stopping them means terminating those pids.
 import os
 import os.path as osp
 import shutil
-import socket
 import subprocess
 import time
+
+from . import free_port
 
 DAEMONS = ('munged', 'slurmctld', 'slurmd')
 
@@ -17,12 +18,6 @@ DAEMONS = ('munged', 'slurmctld', 'slurmd')
 def missing_binaries():
     return [b for b in DAEMONS + ('srun', 'sinfo', 'scontrol')
             if shutil.which(b) is None]
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 SLURM_CONF = """\
@@ -75,8 +70,8 @@ class SlurmCluster:
         os.chmod(key, 0o400)
         with open(self.conf, 'w') as f:
             f.write(SLURM_CONF.format(root=self.root, cpus=os.cpu_count(),
-                                      ctld_port=_free_port(),
-                                      slurmd_port=_free_port()))
+                                      ctld_port=free_port(),
+                                      slurmd_port=free_port()))
 
     def _spawn(self, name, cmd):
         log = open(osp.join(self.root, f'{name}.out'), 'w')

@@ -1,0 +1,49 @@
+"""Re-parameterized (deploy) models: build a trained model, merge its
+large-kernel branches, write the deploy checkpoint and config."""
+import os
+import os.path as osp
+
+import torch
+from mmcv.cnn import fuse_conv_bn
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from mmrep.utils import build_model
+
+
+def build_trained(cfg, checkpoint):
+    """The config's model with the checkpoint loaded strictly, in eval."""
+    cfg.model.backbone.init_cfg = None
+    model = build_model(cfg)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    return model.eval()
+
+
+def reparameterize(config, checkpoint, out_dir, cfg_options=None,
+                   fuse_bn=False):
+    """Write ``<name>_deploy.pth`` and ``<name>_deploy.py`` into ``out_dir``
+    and return their paths.
+
+    Every large-kernel branch becomes one biased conv; with ``fuse_bn`` every
+    other conv-BN pair of the backbone is fused too (mmcv's
+    ``fuse_conv_bn``), and the deploy config builds that form
+    (``bn_fused=True``).
+    """
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    model = build_trained(cfg, checkpoint)
+    model.backbone.switch_to_deploy()
+    if fuse_bn:
+        fuse_conv_bn(model.backbone)
+    name = osp.splitext(osp.basename(config))[0]
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt_path = osp.join(out_dir, f'{name}_deploy.pth')
+    torch.save({'meta': dict(reparameterized_from=str(checkpoint)),
+                'state_dict': model.state_dict()}, ckpt_path)
+    cfg.model.backbone.deploy = True
+    cfg.model.backbone.bn_fused = fuse_bn
+    cfg.load_from = ckpt_path
+    cfg_path = osp.join(out_dir, f'{name}_deploy.py')
+    cfg.dump(cfg_path)
+    return cfg_path, ckpt_path

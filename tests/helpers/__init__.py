@@ -1,0 +1,207 @@
+"""What the tests share: paths, running the tools as processes, a tiny
+RepLKNet, random 'trained' weights, the shipped configs and their shrunken
+forms, and the check that a training step updates every parameter it
+trains."""
+import glob
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmrep.models import RepLKNet
+from mmrep.utils import replace_sync_bn
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY_ARCH = dict(large_kernel_sizes=[7, 7, 5, 5], layers=[1, 1, 1, 1],
+                 channels=[8, 16, 32, 64], small_kernel=3, dw_ratio=1)
+TOY_SEG = f'{ROOT}/configs/upernet/replknet-tiny_toy-ade.py'
+TOY_DET = f'{ROOT}/configs/mask_rcnn/replknet-tiny_toy-coco.py'
+
+
+# ------------------------------------------------------------- processes
+def run_tool(*args, env=None, timeout=1200, check=True):
+    """Run a command from the repo root with this interpreter; return the
+    CompletedProcess (stdout and stderr merged into stdout)."""
+    cmd = [a if not a.endswith('.py') or osp.isabs(a) else osp.join(ROOT, a)
+           for a in args]
+    if cmd[0].endswith('.py'):
+        cmd = [sys.executable] + cmd
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, timeout=timeout, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{cmd} exited {proc.returncode}:\n'
+                             f'{proc.stdout[-6000:]}')
+    return proc
+
+
+def train_toy(config, work_dir, *options):
+    """Train ``config`` with tools/train.py; return its last checkpoint."""
+    run_tool('tools/train.py', config, '--work-dir', work_dir,
+             '--cfg-options', *options)
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- weights
+def randomize_bn(model, seed=0):
+    """Random affine parameters and running statistics for every BN."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, _BatchNorm):
+            n = m.num_features
+            m.weight.data = torch.rand(n, generator=gen) * 0.5 + 0.5
+            m.bias.data = torch.randn(n, generator=gen) * 0.1
+            m.running_mean = torch.randn(n, generator=gen) * 0.1
+            m.running_var = torch.rand(n, generator=gen) * 0.5 + 0.75
+
+
+def random_weights(**kwargs):
+    """A tiny RepLKNet's state dict with random values in [0.5, 1.5)."""
+    torch.manual_seed(1)
+    source = RepLKNet(arch=TINY_ARCH, **kwargs)
+    for tensor in source.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.copy_(torch.rand_like(tensor) + 0.5)
+    return source.state_dict()
+
+
+def official_imagenet(weights):
+    """The official release: backbone keys plus the classifier's norm/head."""
+    sd = dict(weights)
+    c = TINY_ARCH['channels'][-1]
+    sd.update({'norm.weight': torch.ones(c), 'norm.bias': torch.zeros(c),
+               'norm.running_mean': torch.zeros(c),
+               'norm.running_var': torch.ones(c),
+               'head.weight': torch.zeros(1000, c),
+               'head.bias': torch.zeros(1000)})
+    return sd
+
+
+def build_loaded(path, **kwargs):
+    """A tiny RepLKNet initialized from ``path`` through init_cfg."""
+    model = RepLKNet(arch=TINY_ARCH, init_cfg=dict(type='Pretrained',
+                                                   checkpoint=str(path)),
+                     **kwargs)
+    model.init_weights()
+    return model
+
+
+def assert_loaded(model, weights):
+    own = model.state_dict()
+    for key, value in weights.items():
+        torch.testing.assert_close(own[key], value, msg=key)
+
+
+def random_checkpoint(config, path):
+    """A 'trained' model of ``config``: random weights and BN statistics."""
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    randomize_bn(model)
+    torch.save({'state_dict': model.state_dict()}, path)
+
+
+# ---------------------------------------------------------------- configs
+# Former names of the segmentation configs, kept as one-line children of
+# the OpenMMLab-named ones (tests build only the latter).
+RENAMED = {
+    'upernet/replknet31b_ade20k.py':
+    'upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py',
+    'upernet/replknet31b-in22k_ade20k-640.py':
+    'upernet/upernet_replknet31b-in22k_8xb2-accum8-320k_ade20k-640x640.py',
+    'upernet/replknet31l-in22k_ade20k-640.py':
+    'upernet/upernet_replknet31l-in22k_8xb1-accum8-640k_ade20k-640x640.py',
+    'upernet/replknetxl_ade20k-640.py':
+    'upernet/upernet_replknetxl_8xb2-accum2-320k_ade20k-640x640.py',
+    'upernet/replknet31b_cityscapes.py':
+    'upernet/upernet_replknet31b_8xb2-accum4-80k_cityscapes-769x769.py',
+}
+
+
+def configs(folder, exclude='toy'):
+    """The configs of ``configs/<folder>``, without toys and former names."""
+    paths = sorted(glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
+    return [p for p in paths if exclude not in osp.basename(p) and
+            osp.relpath(p, osp.join(ROOT, 'configs')) not in RENAMED]
+
+
+def config_id(path):
+    return osp.basename(path)
+
+
+def load(path):
+    return Config.fromfile(path)
+
+
+def build(cfg):
+    """The config's model, as built (SyncBN kept), in its default scope."""
+    init_default_scope(cfg.default_scope)
+    return MODELS.build(cfg.model)
+
+
+def tiny_backbone_arch(arch):
+    """TINY_ARCH with the paper arch's small_kernel / dw_ratio kept."""
+    settings = RepLKNet.arch_settings[arch] if isinstance(arch, str) else arch
+    small_kernel = 3 if settings['small_kernel'] else None
+    return dict(TINY_ARCH, small_kernel=small_kernel,
+                dw_ratio=settings['dw_ratio'])
+
+
+def shrink_backbone(cfg):
+    """Replace the paper backbone by a tiny one of the same kind; keep every
+    other setting of the config (with_cp, drop_path, norms, heads' types)."""
+    backbone = cfg.model.backbone
+    backbone.arch = tiny_backbone_arch(backbone.arch)
+    backbone.init_cfg = None
+    replace_sync_bn(cfg.model)
+    return TINY_ARCH['channels']
+
+
+# --------------------------------------------------------------- training
+def train_step_updating_every_parameter(model, optim_wrapper, data):
+    """``model.train_step`` once; assert that every parameter with a
+    non-zero gradient was changed by the optimizer step, and that every
+    trainable backbone parameter received a gradient (zero where drop-path
+    dropped its block for the whole batch). Returns the log variables."""
+    before = {n: p.detach().clone() for n, p in model.named_parameters()
+              if p.requires_grad}
+    received, nonzero = set(), set()
+    step = optim_wrapper.step
+
+    def recording_step(**kwargs):  # gradients are gone after the step
+        for name, param in model.named_parameters():
+            if param.grad is not None:
+                received.add(name)
+                if param.grad.any():
+                    nonzero.add(name)
+        return step(**kwargs)
+
+    optim_wrapper.step = recording_step
+    try:
+        log_vars = model.train_step(data, optim_wrapper)
+    finally:
+        del optim_wrapper.step
+    assert torch.isfinite(log_vars['loss'])
+    assert nonzero, 'the optimizer stepped without gradients'
+    params = dict(model.named_parameters())
+    unchanged = sorted(n for n in nonzero
+                       if torch.equal(before[n], params[n].detach()))
+    assert not unchanged, f'not updated by the step: {unchanged}'
+    backbone = {f'backbone.{n}' for n, p in model.backbone.named_parameters()
+                if p.requires_grad}
+    assert backbone <= received, f'no gradient: {sorted(backbone - received)}'
+    return log_vars
