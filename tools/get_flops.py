@@ -1,5 +1,6 @@
 """Count parameters and FLOPs of a config's model with mmengine's
-``get_model_complexity_info`` (as mmseg's and mmdet's get_flops tools do).
+FlopAnalyzer, the counter of the ``get_model_complexity_info`` that mmseg's
+and mmdet's get_flops tools call (the same FLOPs, in one pass).
 
 Segmentation: the model's tensor forward (backbone + decode head) on one
 3xHxW input; parameters are given with and without the auxiliary head (the

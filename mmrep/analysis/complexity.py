@@ -10,12 +10,13 @@ heads run once per proposal, so their FLOPs scale with how many proposals
 reach them. We count backbone, neck and dense head on one 3xHxW image, and
 the RoI head on a stated number of proposals (default 1000: mmdet's
 test-time RPN ``max_per_img``; the RoI mask head sees the first 100, as
-mmdet's tensor forward does). The paper's 965G for Cascade Mask R-CNN came from mmdet 2.x's
-counter, which saw fewer head ops; we do not reproduce it by fiat.
+mmdet's tensor forward does). The paper's 965G for Cascade Mask R-CNN came
+from mmdet 2.x's counter, which saw fewer head ops; we do not reproduce it by
+fiat.
 """
 import torch
 import torch.nn as nn
-from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
+from mmengine.analysis import FlopAnalyzer
 
 from mmrep.utils import build_model, task_of
 
@@ -23,22 +24,28 @@ DEFAULT_PROPOSALS = 1000
 
 
 class _Call(nn.Module):
-    """Wrap ``fn(*inputs)`` so FlopAnalyzer can trace it."""
+    """Wrap ``fn(*inputs)`` so FlopAnalyzer can trace it; the traced run's
+    result is kept in ``outputs`` (the next part's inputs)."""
 
     def __init__(self, module, fn):
         super().__init__()
         self.module = module
         self.fn = fn
+        self.outputs = None
 
     def forward(self, *inputs):
-        return self.fn(*inputs)
+        self.outputs = self.fn(*inputs)
+        return self.outputs
 
 
 def count_flops(module, fn, *inputs):
-    analyzer = FlopAnalyzer(_Call(module, fn), inputs)
+    """FLOPs of ``fn(*inputs)`` (``module``'s computation) by mmengine's
+    FlopAnalyzer, and what the call returned."""
+    call = _Call(module, fn)
+    analyzer = FlopAnalyzer(call, inputs)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
-    return analyzer.total()
+    return analyzer.total(), call.outputs
 
 
 def random_proposals(num, height, width, seed=0):
@@ -61,9 +68,9 @@ def count_segmentor(model, shape):
     backbone + decode head forward at ``shape`` = (H, W)."""
     aux = getattr(model, 'auxiliary_head', None)
     total_params = num_params(model)
-    inputs = torch.rand(1, 3, *shape)
-    flops = get_model_complexity_info(
-        model, inputs=(inputs, ), show_table=False, show_arch=False)['flops']
+    # the FLOPs of mmengine's get_model_complexity_info, without its
+    # second (activation-counting) pass over the model
+    flops, _ = count_flops(model, model, torch.rand(1, 3, *shape))
     return dict(params=total_params - num_params(aux),
                 params_with_aux=total_params,
                 backbone_params=num_params(model.backbone), flops=flops)
@@ -83,22 +90,21 @@ def count_detector(model, shape, num_proposals=DEFAULT_PROPOSALS):
     image = torch.rand(1, 3, h, w)
     result = dict(params=num_params(model),
                   backbone_params=num_params(model.backbone))
-    result['backbone_flops'] = count_flops(model.backbone, model.backbone,
-                                           image)
-    feats = model.backbone(image)
-    result['neck_flops'] = count_flops(model.neck, lambda *x: model.neck(x),
-                                       *feats)
-    feats = model.neck(feats)
+    # each part runs once: its traced run's outputs feed the next part
+    result['backbone_flops'], feats = count_flops(
+        model.backbone, model.backbone, image)
+    result['neck_flops'], feats = count_flops(
+        model.neck, lambda *x: model.neck(x), *feats)
     dense = model.rpn_head if hasattr(model, 'rpn_head') else model.bbox_head
-    result['dense_head_flops'] = count_flops(dense, lambda *x: dense(x),
-                                             *feats)
+    result['dense_head_flops'], _ = count_flops(dense, lambda *x: dense(x),
+                                                *feats)
     if hasattr(model, 'roi_head'):
         sample = DetDataSample(metainfo=dict(img_shape=(h, w),
                                              ori_shape=(h, w)))
         proposals = InstanceData(
             bboxes=random_proposals(num_proposals, h, w))
         roi = model.roi_head
-        result['roi_head_flops'] = count_flops(
+        result['roi_head_flops'], _ = count_flops(
             roi, lambda *x: roi.forward(x, [proposals], [sample]), *feats)
         result['num_proposals'] = num_proposals
     result['flops'] = sum(v for k, v in result.items()

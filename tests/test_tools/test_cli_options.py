@@ -48,3 +48,16 @@ def test_segmentation_tta_uses_the_config_pipeline(config):
     assert task == 'seg' and cfg.model.type == 'SegTTAModel'
     assert cfg.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
     assert cfg.test_evaluator.output_dir == 'preds'
+
+
+def test_work_dir_defaults_to_the_config_name_and_options_apply():
+    config = osp.join(ROOT, 'configs', 'upernet', 'replknet-tiny_toy-ade.py')
+    args = train_tool.parse_args([config, '--launcher', 'pytorch',
+                                  '--cfg-options', 'train_cfg.max_iters=3'])
+    cfg = train_tool.build_cfg(args)
+    assert cfg.work_dir == './work_dirs/replknet-tiny_toy-ade'
+    assert cfg.launcher == 'pytorch' and cfg.train_cfg.max_iters == 3
+    cfg, task = test_tool.build_cfg(test_tool.parse_args(
+        [config, 'model.pth', '--work-dir', 'elsewhere']))
+    assert (cfg.work_dir, cfg.load_from, task) == ('elsewhere', 'model.pth',
+                                                   'seg')

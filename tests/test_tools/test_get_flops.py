@@ -4,7 +4,7 @@ from mmengine.config import Config
 
 from mmrep.analysis import count_model
 
-from ..helpers import ROOT, TOY_SEG, run_tool
+from ..helpers import ROOT, TOY_SEG, run_tool, shrink_backbone
 
 
 def test_upernet_31b_ade20k_params_and_flops_match_the_paper():
@@ -31,20 +31,30 @@ def test_fcos_31b_params_and_flops_match_the_paper():
     assert result['flops'] == sum(result[p] for p in parts)
 
 
-def test_two_stage_head_flops_grow_linearly_with_the_proposals():
-    """The documented convention: RoI heads counted per stated proposal
-    count; bbox heads see all proposals, mask heads the first 100."""
-    from mmrep.utils import replace_sync_bn
+def narrow_cascade(width=32):
+    """The cascade config with a tiny backbone and narrow neck and heads:
+    the same parts, counted in seconds."""
     cfg = Config.fromfile(
         f'{ROOT}/configs/cascade_mask_rcnn/cascade-mask-rcnn_replknet31b_fpn_'
         '4conv1fc-giou_8xb1-ms-crop-3x_coco.py')
-    cfg.model.backbone.update(init_cfg=None, arch=dict(
-        large_kernel_sizes=[7, 7, 5, 5], layers=[1, 1, 1, 1],
-        channels=[8, 16, 32, 64], small_kernel=3, dw_ratio=1))
-    cfg.model.neck.in_channels = [8, 16, 32, 64]
-    replace_sync_bn(cfg.model)
-    roi = {n: count_model(cfg, (128, 160), n)
-           for n in (150, 300, 600)}
+    model = cfg.model
+    model.neck.update(in_channels=shrink_backbone(cfg), out_channels=width)
+    model.rpn_head.update(in_channels=width, feat_channels=width)
+    roi = model.roi_head
+    roi.bbox_roi_extractor.out_channels = width
+    roi.mask_roi_extractor.out_channels = width
+    for head in roi.bbox_head:
+        head.update(in_channels=width, conv_out_channels=width,
+                    fc_out_channels=2 * width)
+    roi.mask_head.update(in_channels=width, conv_out_channels=width)
+    return cfg
+
+
+def test_two_stage_head_flops_grow_linearly_with_the_proposals():
+    """The documented convention: RoI heads counted per stated proposal
+    count; bbox heads see all proposals, mask heads the first 100."""
+    cfg = narrow_cascade()
+    roi = {n: count_model(cfg, (128, 160), n) for n in (150, 300, 600)}
     for n, result in roi.items():
         assert result['num_proposals'] == n
         parts = [v for k, v in result.items()
