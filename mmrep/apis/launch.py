@@ -1,6 +1,7 @@
-"""The start-up tools/train.py and tools/test.py share (as mmseg's and
-mmdet's do): the common command-line options, the config they make, and a
-Runner run inside a process group that ends before the process exits."""
+"""The start-up tools/train.py and tools/test.py share: the common
+command-line options (as mmseg's and mmdet's tools spell them), the config
+they make, and a Runner run inside a process group that ends before the
+process exits."""
 import argparse
 import os
 import os.path as osp
