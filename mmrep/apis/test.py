@@ -6,6 +6,8 @@ import copy
 import os.path as osp
 
 from mmengine.config import ConfigDict
+from mmengine.dist import get_rank
+from mmengine.hooks import LoggerHook
 
 from mmrep.utils import task_of
 from .launch import load_config, parse_tool_args, run, tool_parser
@@ -108,6 +110,18 @@ def build_cfg(args):
     return cfg, task
 
 
+def dump_metrics_on_rank0_only(runner):
+    """mmengine's LoggerHook dumps the test metrics into one json file from
+    every rank; ranks writing it at once can leave it corrupted (a line
+    ending in '}}'). Every rank holds the same gathered metrics, so only
+    rank 0 writes them."""
+    if get_rank() == 0:
+        return
+    for hook in runner.hooks:
+        if isinstance(hook, LoggerHook):
+            hook.after_test_epoch = lambda *args, **kwargs: None
+
+
 def main(argv=None):
     args = parse_args(argv)
     if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
@@ -116,6 +130,7 @@ def main(argv=None):
     cfg, task = build_cfg(args)
 
     def test(runner):
+        dump_metrics_on_rank0_only(runner)
         if args.out and task == 'det':
             from mmdet.evaluation import DumpDetResults
             runner.test_evaluator.metrics.append(

@@ -61,3 +61,18 @@ def test_work_dir_defaults_to_the_config_name_and_options_apply():
         [config, 'model.pth', '--work-dir', 'elsewhere']))
     assert (cfg.work_dir, cfg.load_from, task) == ('elsewhere', 'model.pth',
                                                    'seg')
+
+
+def test_only_rank_0_dumps_the_test_metrics(monkeypatch):
+    """mmengine's LoggerHook dumps them from every rank into one file."""
+    import types
+
+    from mmengine.hooks import LoggerHook
+    for rank in (0, 1):
+        hook = LoggerHook()
+        runner = types.SimpleNamespace(hooks=[hook])  # no log dir to write
+        monkeypatch.setattr(test_tool, 'get_rank', lambda: rank)
+        test_tool.dump_metrics_on_rank0_only(runner)
+        assert ('after_test_epoch' in vars(hook)) == (rank == 1)
+        if rank == 1:
+            hook.after_test_epoch(runner, metrics={'mIoU': 1.})  # writes none
