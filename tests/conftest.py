@@ -10,7 +10,7 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault('TRITON_INTERPRET', '1')
 
-from .helpers import run_tool  # noqa: E402
+from .helpers import TOY_DET, run_tool, toy_coco_options, train_toy  # noqa: E402,E501
 
 
 @pytest.fixture(scope='session')
@@ -27,3 +27,10 @@ def toy_coco(tmp_path_factory):
     out = tmp_path_factory.mktemp('data') / 'toy_coco'
     run_tool('tools/make_toy_data.py', '--task', 'det', '--out', str(out))
     return str(out)
+
+
+@pytest.fixture(scope='session')
+def toy_det_checkpoint(toy_coco, tmp_path_factory):
+    """The toy Mask R-CNN trained by tools/train.py, once per session."""
+    work_dir = str(tmp_path_factory.mktemp('toy_coco_train'))
+    return train_toy(TOY_DET, work_dir, *toy_coco_options(toy_coco))

@@ -7,7 +7,7 @@ ConvNeXt-B and Swin-B side by side. Writes JSON and a markdown table.
   python tools/benchmark.py \
       configs/upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py \
       --backbone-only --batch 4 --shape 224 224 --impls torch auto \
-      --json work_dirs/bench/model.json --md work_dirs/bench/model.md
+      [--compile] --json work_dirs/bench/model.json --md work_dirs/bench/model.md
 """
 import argparse
 import copy
@@ -19,8 +19,9 @@ from mmrep.benchmark import environment, measure, write_results
 from mmrep.ops import IMPLS
 from mmrep.utils import build_model
 
-COLUMNS = ['model', 'impl', 'batch', 'shape', 'amp', 'train_img_s',
-           'infer_img_s', 'infer_deploy_img_s', 'peak_train_mem_gb']
+COLUMNS = ['model', 'impl', 'compiled', 'batch', 'shape', 'amp',
+           'train_img_s', 'infer_img_s', 'infer_deploy_img_s', 'compile_s',
+           'peak_train_mem_gb']
 TIMM_MODELS = ('convnext_base', 'swin_base_patch4_window7_224')
 
 
@@ -52,6 +53,10 @@ def main(argv=None):
     parser.add_argument('--impls', nargs='+', choices=IMPLS, default=[None],
                         help="large-kernel conv implementations, each timed "
                         "in turn (default: the config's)")
+    parser.add_argument('--compile', action='store_true',
+                        help='after each eager row, the same model under '
+                        'torch.compile (compile_s: the first training step, '
+                        'compilation included)')
     parser.add_argument('--timm', action='store_true',
                         help='also time timm ConvNeXt-B and Swin-B')
     parser.add_argument('--device', default=None)
@@ -72,19 +77,20 @@ def main(argv=None):
             f'{cfg.model.type} + RepLKNet-{arch}')
     rows = []
     for impl in args.impls:
-        model = build(cfg, args.backbone_only, impl)
-        rows.append(dict(measure(name, model, args.batch, args.shape, device,
-                                 not args.backbone_only, args.amp,
-                                 args.warmup, args.repeats),
-                         impl=impl or cfg.model.backbone.get(
-                             'large_kernel_impl', 'auto')))
-        del model
+        for compiled in ([False, True] if args.compile else [False]):
+            model = build(cfg, args.backbone_only, impl)
+            rows.append(dict(measure(
+                name, model, args.batch, args.shape, device,
+                not args.backbone_only, args.amp, args.warmup, args.repeats,
+                compile=compiled), impl=impl or cfg.model.backbone.get(
+                    'large_kernel_impl', 'auto')))
+            print(rows[-1], flush=True)
+            del model
     if args.timm:
-        rows += [measure(n, m, args.batch, args.shape, device, False,
-                         args.amp, args.warmup, args.repeats)
-                 for n, m in timm_models()]
-    for row in rows:
-        print(row)
+        for n, m in timm_models():
+            rows.append(measure(n, m, args.batch, args.shape, device, False,
+                                args.amp, args.warmup, args.repeats))
+            print(rows[-1], flush=True)
     results = dict(environment=environment(device), rows=rows,
                    command=' '.join(['tools/benchmark.py'] +
                                     (argv if argv is not None else [])))

@@ -10,7 +10,9 @@ Columns: ``speedup`` is PyTorch's fwd+bwd time over this row's; ``vs_best``
 is this row's fwd+bwd time over the fastest implementation's at the shape
 (1.0 = the fastest); ``chosen`` is what 'auto' picked (training case); the
 JSON also holds the times 'auto' measured before choosing
-(``auto_timed_ms``, empty when the choice came from the cache file).
+(``auto_timed_ms``; only the cached choice when it came from the cache file)
+and the candidates its check against PyTorch's convolution removed, with
+the reason (``auto_rejected``).
 """
 import argparse
 
@@ -85,6 +87,7 @@ def run_case(shape, dtype, impl, device, warmup, repeats):
         row['chosen'] = DISPATCHER.choices[key]
         row['auto_timed_ms'] = {name: t * 1e3 for name, t in
                                 DISPATCHER.timings.get(key, {}).items()}
+        row['auto_rejected'] = DISPATCHER.rejected.get(key, {})
     return row, forward_backward()
 
 

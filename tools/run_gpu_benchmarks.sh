@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # One prepared run on a GPU machine (under 10 minutes on one H100/H200):
-# check every depthwise implementation on the GPU against float64, then time
-# the op (every implementation and 'auto', fp32 and bf16) and the 31B
-# backbone ('torch' against 'auto', bf16 autocast, batch 64, 224x224; timm's
-# ConvNeXt-B and Swin-B beside it when timm is installed). Logs and tables go
-# to $OUT (default work_dirs/bench); paste the tables into docs/benchmarks.md.
+# check every depthwise implementation on the GPU against float64 (and the
+# custom operator under torch.compile), then time the op (every
+# implementation and 'auto', fp32 and bf16; the JSON's auto_rejected lists
+# what 'auto''s own check against PyTorch's convolution removed on this GPU)
+# and the 31B backbone ('torch' against 'auto', eager and torch.compile,
+# bf16 autocast, batch 64, 224x224; timm's ConvNeXt-B and Swin-B beside it
+# when timm is installed). Logs and tables go to $OUT (default
+# work_dirs/bench); paste the tables into docs/benchmarks.md.
 set -euo pipefail
 OUT=${OUT:-work_dirs/bench}
 PY=${PYTHON:-python}
@@ -15,5 +18,5 @@ nvidia-smi | tee "$OUT/nvidia-smi.txt"
     --json "$OUT/dwconv.json" --md "$OUT/dwconv.md" 2>&1 | tee "$OUT/dwconv.log"
 "$PY" tools/benchmark.py configs/upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py \
     --backbone-only --batch 64 --shape 224 224 --amp --impls torch auto \
-    --timm --cfg-options model.backbone.with_cp=False \
+    --compile --timm --cfg-options model.backbone.with_cp=False \
     --json "$OUT/model.json" --md "$OUT/model.md" 2>&1 | tee "$OUT/model.log"

@@ -30,4 +30,6 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
         type='AdamW', lr=4e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    # plain-dict parameter groups: torch.compile (compile=True) traces them
+    constructor='PlainGroupsOptimWrapperConstructor',
     paramwise_cfg=dict(norm_decay_mult=0.))

@@ -78,6 +78,8 @@ param_scheduler = [
 ]
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=0.05),
+    # plain-dict parameter groups: torch.compile (compile=True) traces them
+    constructor='PlainGroupsOptimWrapperConstructor',
     paramwise_cfg=dict(norm_decay_mult=0.),
     clip_grad=dict(max_norm=35, norm_type=2))
 default_hooks = dict(

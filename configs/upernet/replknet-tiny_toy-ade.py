@@ -80,6 +80,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999),
                    weight_decay=0.05),
+    # plain-dict parameter groups: torch.compile (compile=True) traces them
+    constructor='PlainGroupsOptimWrapperConstructor',
     paramwise_cfg=dict(norm_decay_mult=0.))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,

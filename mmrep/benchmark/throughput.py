@@ -2,10 +2,11 @@
 a backbone or a whole segmentor / detector on random inputs, in training
 form and re-parameterized form."""
 import contextlib
+import time
 
 import torch
 
-from .timing import time_ms
+from .timing import sync, time_ms
 
 
 def synthetic_samples(model, batch, shape, device):
@@ -39,18 +40,31 @@ def synthetic_samples(model, batch, shape, device):
     return samples
 
 
-def loss_of(model, x, samples):
-    if samples is None:  # a backbone: any scalar of its outputs
-        out = model(x)
+def loss_of(forward, x, samples):
+    """The scalar a training step minimizes: ``forward`` is the backbone
+    (any scalar of its outputs) or, with ``samples``, a segmentor's or
+    detector's ``loss``."""
+    if samples is None:
+        out = forward(x)
         outs = out if isinstance(out, (tuple, list)) else [out]
         return sum(o.float().mean() for o in outs)
-    losses = model.loss(x, samples)
+    losses = forward(x, samples)
     return sum(v.sum() for k, v in losses.items() if 'loss' in k
                for v in (v if isinstance(v, list) else [v]))
 
 
+def first_call_s(fn, device, clock=time.perf_counter):
+    """Seconds of one call of ``fn`` (under torch.compile: the compilation
+    and one run)."""
+    sync(device)
+    start = clock()
+    fn()
+    sync(device)
+    return clock() - start
+
+
 def measure(name, model, batch, shape, device, whole_model=False, amp=False,
-            warmup=3, repeats=10, timer=time_ms):
+            warmup=3, repeats=10, timer=time_ms, compile=False):
     """Throughput of ``model`` on random inputs: a training step (forward,
     backward, SGD step), inference, and inference after
     ``switch_to_deploy`` where the backbone has it.
@@ -67,6 +81,10 @@ def measure(name, model, batch, shape, device, whole_model=False, amp=False,
         warmup, repeats (int): Passed to ``timer``.
         timer (callable): ``timer(fn, device, warmup, repeats)`` -> median
             milliseconds of ``fn()``. Defaults to :func:`time_ms`.
+        compile (bool): Run the forward passes under ``torch.compile``;
+            the first call of each (compilation included) is timed apart,
+            as ``compile_s``, ``infer_compile_s`` and
+            ``infer_deploy_compile_s``.
 
     Returns:
         dict: A row: times (ms), images/s and peak training memory (GB, on
@@ -80,33 +98,40 @@ def measure(name, model, batch, shape, device, whole_model=False, amp=False,
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
                 if amp else contextlib.nullcontext())
+    wrap = torch.compile if compile else (lambda fn: fn)
+    forward = wrap(model.loss if whole_model else model)
+    infer_forward = wrap(model)
+    row = dict(model=name, batch=batch, shape=f'{h}x{w}', amp=amp,
+               compiled=compile)
 
     def train_step():
         with autocast:
-            loss = loss_of(model, x, samples)
+            loss = loss_of(forward, x, samples)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats(device)
-    train_ms = timer(train_step, device, warmup, repeats)
-    peak = (torch.cuda.max_memory_allocated(device) / 2**30
-            if device.type == 'cuda' else None)
-    model.eval()
-
     def infer():
         with torch.no_grad(), autocast:
-            model(x) if not whole_model else model(x, samples, mode='tensor')
+            (infer_forward(x) if not whole_model else
+             infer_forward(x, samples, mode='tensor'))
 
-    infer_ms = timer(infer, device, warmup, repeats)
-    row = dict(model=name, batch=batch, shape=f'{h}x{w}', amp=amp,
-               train_ms=train_ms, infer_ms=infer_ms,
-               train_img_s=batch / train_ms * 1e3, peak_train_mem_gb=peak,
-               infer_img_s=batch / infer_ms * 1e3)
+    def timed(fn, kind):
+        if compile:
+            row[kind.replace('train_', '') + 'compile_s'] = first_call_s(
+                fn, device)
+        row[f'{kind}ms'] = timer(fn, device, warmup, repeats)
+        row[f'{kind}img_s'] = batch / row[f'{kind}ms'] * 1e3
+
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    timed(train_step, 'train_')
+    row['peak_train_mem_gb'] = (torch.cuda.max_memory_allocated(device) /
+                                2**30 if device.type == 'cuda' else None)
+    model.eval()
+    timed(infer, 'infer_')
     backbone = getattr(model, 'backbone', model)
     if hasattr(backbone, 'switch_to_deploy'):
         backbone.switch_to_deploy()
-        row['infer_deploy_ms'] = timer(infer, device, warmup, repeats)
-        row['infer_deploy_img_s'] = batch / row['infer_deploy_ms'] * 1e3
+        timed(infer, 'infer_deploy_')
     return row

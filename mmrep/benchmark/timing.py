@@ -10,6 +10,11 @@ import time
 import torch
 
 
+def sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
 def time_ms(fn, device, warmup=3, repeats=10):
     """Median wall time of ``fn()`` in milliseconds."""
     for _ in range(warmup):

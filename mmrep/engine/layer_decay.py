@@ -9,9 +9,9 @@ biases and norm parameters (1-D tensors) get no weight decay.
 """
 from mmengine.dist import get_dist_info
 from mmengine.logging import MMLogger
-from mmengine.optim import DefaultOptimWrapperConstructor
-
 from mmrep.registry import OPTIM_WRAPPER_CONSTRUCTORS, register_into_downstream
+
+from .optim_constructor import PlainGroupsOptimWrapperConstructor
 
 DECAY_TYPES = ('layer_wise', 'stage_wise')
 
@@ -46,7 +46,8 @@ def layer_id(name, layers, decay_type, num_layers):
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
-class RepLKNetLayerDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
+class RepLKNetLayerDecayOptimizerConstructor(
+        PlainGroupsOptimWrapperConstructor):
     """Optimizer wrapper constructor with layer-wise lr decay for RepLKNet.
 
     ``paramwise_cfg`` keys:

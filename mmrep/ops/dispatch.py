@@ -4,19 +4,29 @@ measuring, like ``torch.backends.cudnn.benchmark``.
 The first time the process meets a case (device, dtype, shape, kernel size,
 memory format, training or inference), every candidate runs on copies of
 the real tensors (forward, plus backward when training; in a separate
-thread, outside the caller's autograd context) and the fastest is
-kept for the rest of the process; the choice is logged once through
-mmengine's logger. Candidates that fall far behind the best so far stop
-being timed early, so a slow candidate costs about one call.
+thread, outside the caller's autograd context). A candidate that raises
+(any ``Exception``: out of memory, a Triton compilation or resource error)
+or whose output or gradients differ from PyTorch's convolution of the same
+tensors (``verify.py``) is removed with a warning; the fastest of the rest
+is kept for the rest of the process, PyTorch's convolution when none is
+left. The choice is logged once through mmengine's logger. Candidates that
+fall far behind the best so far stop being timed early, so a slow candidate
+costs about one call.
+
+Cost, once per case: the timed calls, plus one float32 PyTorch convolution
+(forward, and its backward when training) as the reference.
 
 Environment:
     MMREP_DWCONV_IMPL: force one implementation wherever 'auto' is asked
         for (e.g. ``torch`` to reproduce PyTorch's numbers exactly).
     MMREP_DWCONV_CACHE: a JSON file keeping the decisions across processes,
-        keyed by device name and torch version. Processes of one job may
-        still choose differently; every choice computes the same function.
+        keyed by device name and torch version. A decision read from it is
+        checked against PyTorch's convolution the first time it is used
+        (and measured anew if it fails). Processes of one job may still
+        choose differently; every choice computes the same function.
 """
 import json
+import logging
 import os
 import os.path as osp
 import platform
@@ -26,6 +36,8 @@ import time
 
 import torch
 from mmengine.logging import print_log
+
+from .verify import mismatch, reference
 
 ENV_IMPL = 'MMREP_DWCONV_IMPL'
 ENV_CACHE = 'MMREP_DWCONV_CACHE'
@@ -62,11 +74,13 @@ def _sync(device):
 
 
 class Dispatcher:
-    """Times candidate implementations once per case and remembers the
-    fastest.
+    """Times candidate implementations once per case, checks their numbers
+    against PyTorch's convolution, and remembers the fastest correct one.
 
     Args:
-        implementations (dict): name -> ``fn(x, weight, bias)``.
+        implementations (dict): name -> :class:`~mmrep.ops.kernels.Kernels`
+            (``forward(x, weight, bias)``, ``backward(grad_out, x, weight,
+            needs)``).
         candidates (callable): ``candidates(x, weight)`` -> the names worth
             timing for these tensors.
         clock (callable): seconds, monotonic. Defaults to
@@ -74,17 +88,20 @@ class Dispatcher:
         repeats (int): timed calls per candidate after one warm-up.
         give_up (float): stop timing a candidate once one call takes this
             many times the best time so far.
+        fallback (str): what runs when no candidate survives.
     """
 
     def __init__(self, implementations, candidates, clock=time.perf_counter,
-                 repeats=2, give_up=1.5):
+                 repeats=2, give_up=1.5, fallback='torch'):
         self.implementations = implementations
         self.candidates = candidates
         self.clock = clock
         self.repeats = repeats
         self.give_up = give_up
+        self.fallback = fallback
         self.choices = {}
-        self.timings = {}  # case -> {name: seconds}, for what was measured
+        self.timings = {}  # case -> {name: seconds} of the correct ones
+        self.rejected = {}  # case -> {name: why it was removed}
         self._disk = None  # (path, {namespace: {case: impl}}) once read
 
     def forced(self):
@@ -102,23 +119,36 @@ class Dispatcher:
         key = case_key(x, weight, training)
         choice = self.choices.get(key)
         if choice is None:
-            choice = self._cached(x.device, key)
-            source = 'cache file'
-            if choice is None:
-                times = self.timings[key] = self.measure(x, weight, bias,
-                                                         training)
-                choice = min(times, key=times.get)
-                source = ', '.join(f'{n} {t * 1e3:.3g} ms'
-                                   for n, t in times.items())
-                self._store(x.device, key, choice)
+            choice, source = self._decide(key, x, weight, bias, training)
             self.choices[key] = choice
             print_log(f'depthwise_conv2d {key}: {choice} ({source})',
                       logger='current')
         return choice
 
-    def measure(self, x, weight, bias, training):
-        """Seconds per call (forward, or forward + backward) of every
-        candidate on copies of the tensors; inf for one that failed.
+    def _decide(self, key, x, weight, bias, training):
+        """(choice, how it was made) for a case met for the first time."""
+        cached = self._cached(x.device, key)
+        if cached is not None:  # checked, not trusted
+            times = self.trial(key, x, weight, bias, training, [cached])
+            if times:
+                self.timings[key] = times
+                return cached, 'cache file, checked'
+        names = [n for n in self.candidates(x, weight) if n != cached]
+        times = self.trial(key, x, weight, bias, training, names)
+        if not times:
+            choice, source = self.fallback, 'no candidate passed'
+        else:
+            choice = min(times, key=times.get)
+            source = ', '.join(f'{n} {t * 1e3:.3g} ms'
+                               for n, t in times.items())
+        self.timings[key] = times
+        self._store(x.device, key, choice)
+        return choice, source
+
+    def trial(self, key, x, weight, bias, training, names):
+        """Seconds per call (forward, or forward + backward) of each of
+        ``names`` whose results match PyTorch's on copies of the tensors;
+        the others are logged, recorded in ``rejected`` and left out.
 
         The trials run in a thread of their own: the caller's autograd
         state is thread-local, and e.g. the saved-tensor hooks of activation
@@ -128,7 +158,8 @@ class Dispatcher:
 
         def trials():
             try:
-                outcome['times'] = self._measure(x, weight, bias, training)
+                outcome['times'] = self._trial(key, x, weight, bias,
+                                               training, names)
             except BaseException as error:  # re-raised in the caller
                 outcome['error'] = error
 
@@ -139,44 +170,58 @@ class Dispatcher:
             raise outcome['error']
         return outcome['times']
 
-    def _measure(self, x, weight, bias, training):
-        inputs = [t.detach().clone().requires_grad_(training)
-                  if t is not None else None for t in (x, weight, bias)]
+    def _trial(self, key, x, weight, bias, training, names):
+        x, weight, bias = (t.detach().clone() if t is not None else None
+                           for t in (x, weight, bias))
         # the input's values serve as output gradient: drawing random ones
         # would move the RNG and change the run (e.g. its drop-path masks)
-        grad = inputs[0].detach() if training else None
+        grad = x if training else None
+        try:
+            want = reference(x, weight, bias, grad)
+        except Exception as error:  # nothing can be checked: PyTorch's conv
+            self._reject(key, 'the reference', error)
+            return {}
         times, best = {}, float('inf')
-        for name in self.candidates(x, weight):
-            fn = self.implementations[name]
+        for name in names:
             try:
-                times[name] = self._time(fn, inputs, grad, best)
-            except (RuntimeError, ValueError) as error:  # e.g. out of memory
-                print_log(f'depthwise_conv2d: {name} failed while timing '
-                          f'({error}); not a candidate', logger='current')
-                times[name] = float('inf')
-            best = min(best, times[name])
+                seconds, got = self._time(self.implementations[name],
+                                          (x, weight, bias), grad, best)
+                problem = mismatch(got, want, x.dtype, x.device)
+            except Exception as error:  # e.g. out of memory, Triton errors
+                problem = error
+            if problem:
+                self._reject(key, name, problem)
+                continue
+            times[name] = seconds
+            best = min(best, seconds)
         return times
 
-    def _time(self, fn, inputs, grad, best):
-        leaves = [t for t in inputs if t is not None and t.requires_grad]
+    def _reject(self, key, name, problem):
+        if isinstance(problem, BaseException):
+            problem = f'{type(problem).__name__}: {problem}'
+        self.rejected.setdefault(key, {})[name] = problem
+        print_log(f'depthwise_conv2d {key}: {name} removed as a candidate '
+                  f'({problem})', logger='current', level=logging.WARNING)
 
+    def _time(self, kernels, inputs, grad, best):
+        """(seconds per call, the last call's [y] or [y, dx, dw])."""
         def call():
-            with torch.enable_grad() if grad is not None else \
-                    torch.no_grad():
-                y = fn(*inputs)
-                if grad is not None:
-                    torch.autograd.grad(y, leaves, grad)
+            y = kernels.forward(*inputs)
+            if grad is None:
+                return [y]
+            return [y, *kernels.backward(grad, inputs[0], inputs[1])]
 
         device, samples = inputs[0].device, []
-        for _ in range(1 + self.repeats):  # the first call is the warm-up
-            _sync(device)
-            start = self.clock()
-            call()
-            _sync(device)
-            samples.append(self.clock() - start)
-            if samples[-1] > self.give_up * best:
-                break
-        return min(samples[1:] or samples)
+        with torch.no_grad():
+            for _ in range(1 + self.repeats):  # the first is the warm-up
+                _sync(device)
+                start = self.clock()
+                results = call()
+                _sync(device)
+                samples.append(self.clock() - start)
+                if samples[-1] > self.give_up * best:
+                    break
+        return min(samples[1:] or samples), results
 
     # ----------------------------------------------------- on-disk cache
     def _namespace(self, device):

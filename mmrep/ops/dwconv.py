@@ -10,38 +10,28 @@ depthwise convolution with an odd KxK kernel (3..63), with autograd:
 * ``'dense'``: one (HW x HW) matrix product per channel (small maps).
 * ``'triton'``: mmrep's Triton kernels (CUDA tensors; CPU tensors only
   under ``TRITON_INTERPRET=1``, for tests).
-* ``'auto'``: the fastest of the above for this case, measured the first
-  time the process meets it (see ``dispatch.py``).
+* ``'auto'``: the fastest of the above for this case whose numbers match
+  PyTorch's, measured and checked the first time the process meets it (see
+  ``dispatch.py`` and ``verify.py``).
 
-Under ``torch.autocast`` every implementation computes in the autocast
-dtype, as ``F.conv2d`` does. Inside tracing, scripting, ONNX export and
-``torch.compile``, 'auto' runs PyTorch's convolution: it is the one those
-tools understand, and timing there would measure nothing real.
+Everything but 'torch' runs as the custom operator
+``torch.ops.mmrep.depthwise_conv2d`` (``custom_op.py``): under
+``torch.compile`` it stays one node of the graph, and 'auto' still chooses
+when the graph runs. Inside tracing, scripting, ONNX export and
+``torch.export``, 'auto' runs PyTorch's convolution: it is the one those
+tools understand, and timing there would measure nothing real. Under
+``torch.autocast`` every implementation computes in the autocast dtype, as
+``F.conv2d`` does.
 """
-import os
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .dispatch import Dispatcher
-from .matmul_dwconv import DenseDWConv, RowsDWConv, dense_fits
+from . import custom_op  # noqa: F401 (registers torch.ops.mmrep)
+from .implementations import IMPLEMENTATIONS
 
-IMPLS = ('auto', 'torch', 'rows', 'dense', 'triton')
-DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+IMPLS = ('auto', ) + tuple(IMPLEMENTATIONS)
 MIN_KERNEL, MAX_KERNEL = 3, 63
-
-
-def triton_available():
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _interpreting():
-    return os.environ.get('TRITON_INTERPRET') == '1'
 
 
 def check_impl(impl, name='impl'):
@@ -67,87 +57,21 @@ def _check_tensors(x, weight):
                          f'{x.shape[1]} input channels or is not square')
 
 
-def _check_usable(impl, x):
-    if impl == 'triton':
-        if not triton_available():
-            raise RuntimeError("impl='triton' needs the triton package")
-        if not (x.is_cuda or _interpreting()):
-            raise RuntimeError("impl='triton' runs on CUDA tensors (or on the"
-                               " CPU with TRITON_INTERPRET=1)")
-    if impl == 'dense' and not dense_fits(*x.shape[1:]):
-        raise ValueError(f"impl='dense': the (HW x HW) matrix per channel of "
-                         f'a {tuple(x.shape)} input exceeds '
-                         f'DENSE_MAX_ELEMENTS; use rows or auto')
-    if impl != 'torch' and x.dtype not in DTYPES:
-        raise ValueError(f'impl={impl!r} supports {DTYPES}, got {x.dtype}')
-
-
-def _torch_conv(x, weight, bias):
-    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
-                    groups=x.shape[1])
-
-
-def _triton_conv(x, weight, bias):
-    from .triton_dwconv import TritonDWConv
-    return TritonDWConv.apply(x, weight, bias)
-
-
-IMPLEMENTATIONS = {
-    'torch': _torch_conv,
-    'rows': RowsDWConv.apply,
-    'dense': DenseDWConv.apply,
-    'triton': _triton_conv,
-}
-
-
-def candidates(x, weight):
-    """What 'auto' times for these tensors, the likely fastest first (a
-    candidate far behind the best so far stops being timed early)."""
-    names = ['rows']
-    if dense_fits(x.shape[1], x.shape[2], x.shape[3]):
-        names.append('dense')
-    names.append('torch')
-    if x.is_cuda and triton_available():
-        names.append('triton')
-    return names
-
-
-DISPATCHER = Dispatcher(IMPLEMENTATIONS, candidates)
-
-
-def _graph_capture():
-    """Inside a tracer, exporter or compiler (no measuring there)."""
-    compiling = getattr(torch.compiler, 'is_compiling', lambda: False)
+def _exporting():
+    """Inside a tracer, scripting, ONNX export or ``torch.export``: tools
+    that must see PyTorch's convolution, and where timing would measure
+    nothing real. (Plain ``torch.compile`` keeps the custom operator.)"""
+    if torch.compiler.is_compiling():
+        return torch.compiler.is_exporting()
     return (torch.jit.is_tracing() or torch.jit.is_scripting()
-            or torch.onnx.is_in_onnx_export() or compiling())
+            or torch.onnx.is_in_onnx_export())
 
 
 def _autocast_dtype(device_type):
     """The autocast dtype for this device type, or None when it is off."""
-    try:
-        enabled = torch.is_autocast_enabled(device_type)
-    except TypeError:  # torch < 2.4 has one query per device type
-        enabled = (torch.is_autocast_enabled() if device_type == 'cuda' else
-                   torch.is_autocast_cpu_enabled())
-    if not enabled:
+    if not torch.is_autocast_enabled(device_type):
         return None
-    try:
-        return torch.get_autocast_dtype(device_type)
-    except AttributeError:  # torch < 2.4
-        return (torch.get_autocast_gpu_dtype() if device_type == 'cuda' else
-                torch.get_autocast_cpu_dtype())
-
-
-def select_impl(x, weight, bias=None, impl='auto'):
-    """The implementation ``depthwise_conv2d`` runs for these tensors."""
-    if impl == 'auto':
-        if _graph_capture():
-            return 'torch'
-        training = torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in (x, weight, bias))
-        impl = DISPATCHER.choose(x, weight, bias, training)
-    _check_usable(impl, x)
-    return impl
+    return torch.get_autocast_dtype(device_type)
 
 
 def depthwise_conv2d(x, weight, bias=None, impl='auto'):
@@ -171,14 +95,15 @@ def depthwise_conv2d(x, weight, bias=None, impl='auto'):
 def _run(x, weight, bias, impl):
     """``depthwise_conv2d`` once its arguments are known to be valid."""
     dtype = _autocast_dtype(x.device.type)
-    if dtype is None:
-        return IMPLEMENTATIONS[select_impl(x, weight, bias, impl)](
-            x, weight, bias)
-    x, weight = x.to(dtype), weight.to(dtype)
-    bias = bias.to(dtype) if bias is not None else None
-    with torch.autocast(x.device.type, enabled=False):
-        return IMPLEMENTATIONS[select_impl(x, weight, bias, impl)](
-            x, weight, bias)
+    if dtype is not None:  # compute in the autocast dtype, as F.conv2d does
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = bias.to(dtype) if bias is not None else None
+    if impl == 'torch' or (impl == 'auto' and _exporting()):
+        return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
+                        groups=x.shape[1])
+    training = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (x, weight, bias))
+    return torch.ops.mmrep.depthwise_conv2d(x, weight, bias, impl, training)
 
 
 class LargeKernelDWConv2d(nn.Conv2d):

@@ -41,7 +41,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from .autograd import dwconv_function
+from .kernels import Kernels
 
 # The dense matrix must stay small: 2**25 elements are 128 MiB in float32
 # (RepLKNet-31B's 14x14 stage, 512 x 196^2 = 19.7M, fits; its 7x7 stage,
@@ -204,7 +204,7 @@ def _rows_weight_grad(x, grad_out, plan):
     return grad.unsqueeze(1)
 
 
-def _memory_format(x):
+def memory_format(x):
     channels_last = (x.is_contiguous(memory_format=torch.channels_last)
                      and not x.is_contiguous())
     return torch.channels_last if channels_last else torch.contiguous_format
@@ -214,7 +214,7 @@ def rows_conv(x, weight):
     """Forward of the row form, no autograd: (N, C, H, W) -> same shape."""
     plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
     acc = _rows_product(x, weight, plan)
-    return plan.unblocked(acc, x.shape[0], _memory_format(x)).to(x.dtype)
+    return plan.unblocked(acc, x.shape[0], memory_format(x)).to(x.dtype)
 
 
 def _rows_grad_weight(x, grad_out, weight):
@@ -222,8 +222,8 @@ def _rows_grad_weight(x, grad_out, weight):
     return _rows_weight_grad(x, grad_out, plan)
 
 
-RowsDWConv = dwconv_function(
-    'RowsDWConv', rows_conv,
+ROWS = Kernels(
+    rows_conv,
     lambda grad_out, weight: rows_conv(grad_out, weight.flip(-2, -1)),
     _rows_grad_weight)
 
@@ -257,7 +257,7 @@ def _channels_first(x):
 def _from_channels_first(y, like):
     n, c, h, w = like.shape
     y = y.view(c, n, h, w).permute(1, 0, 2, 3)
-    return y.contiguous(memory_format=_memory_format(like))
+    return y.contiguous(memory_format=memory_format(like))
 
 
 def dense_conv(x, weight):
@@ -285,5 +285,4 @@ def _dense_grad_weight(x, grad_out, weight):
     return flat[:, :-1].reshape(weight.shape)
 
 
-DenseDWConv = dwconv_function('DenseDWConv', dense_conv, _dense_grad_input,
-                              _dense_grad_weight)
+DENSE = Kernels(dense_conv, _dense_grad_input, _dense_grad_weight)

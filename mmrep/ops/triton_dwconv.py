@@ -10,7 +10,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .autograd import dwconv_function
+from .kernels import Kernels
 
 
 @triton.jit
@@ -125,8 +125,8 @@ def _forward_in_format(x, weight):
     return y
 
 
-TritonDWConv = dwconv_function(
-    'TritonDWConv', _forward_in_format,
+TRITON = Kernels(
+    _forward_in_format,
     lambda grad_out, weight: dwconv_grad_input(grad_out.contiguous(), weight),
     lambda x, grad_out, weight: dwconv_grad_weight(
         x, grad_out.contiguous(), weight.shape[-1]))

@@ -47,6 +47,15 @@ def train_toy(config, work_dir, *options):
         return f.read().strip()
 
 
+def toy_coco_options(root):
+    """--cfg-options that point the toy detection config at ``root``."""
+    root = root.rstrip('/') + '/'
+    return ([f'{split}_dataloader.dataset.data_root={root}'
+             for split in ('train', 'val', 'test')] +
+            [f'{split}_evaluator.ann_file={root}annotations/'
+             'instances_val.json' for split in ('val', 'test')])
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:

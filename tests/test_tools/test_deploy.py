@@ -25,9 +25,13 @@ def toy_batch(config, data_root, num=4):
     return pseudo_collate([ds[i] for i in range(num)])
 
 
-def deployed_and_trained(config, tmp_path, *options):
-    ckpt = str(tmp_path / 'trained.pth')
-    random_checkpoint(config, ckpt)
+def deployed_and_trained(config, tmp_path, *options, checkpoint=None):
+    """The model of ``checkpoint`` (random weights if None) and its deploy
+    form written by tools/deploy/reparameterize.py, both built from their
+    files."""
+    ckpt = checkpoint or str(tmp_path / 'trained.pth')
+    if checkpoint is None:
+        random_checkpoint(config, ckpt)
     proc = run_tool('tools/deploy/reparameterize.py', config, ckpt,
                     str(tmp_path / 'deploy'), *options)
     assert 'deploy config' in proc.stdout
@@ -46,27 +50,88 @@ def deployed_and_trained(config, tmp_path, *options):
     return trained, deploy
 
 
+def rel_err(a, b):
+    return ((a.double() - b.double()).norm() / b.double().norm()).item()
+
+
+def assert_close_maps(got, want, what):
+    for i, (a, b) in enumerate(zip(got, want)):
+        assert rel_err(a, b) < 1e-4, (what, i, rel_err(a, b))
+
+
 @pytest.mark.parametrize('options', [[], ['--fuse-conv-bn']], ids=str)
 def test_deploy_segmentor_predicts_the_same(options, toy_ade, tmp_path):
     trained, deploy = deployed_and_trained(TOY_SEG, tmp_path, *options)
     batch = toy_batch(TOY_SEG, toy_ade)
     with torch.no_grad():
+        inputs = trained.data_preprocessor(batch)['inputs']
+        assert_close_maps(deploy.backbone(inputs), trained.backbone(inputs),
+                          'backbone')
         a, b = trained.test_step(batch), deploy.test_step(batch)
     for x, y in zip(a, b):
         la, lb = x.seg_logits.data, y.seg_logits.data
-        assert ((la - lb).norm() / la.norm()) < 1e-4
-        assert torch.equal(x.pred_sem_seg.data, y.pred_sem_seg.data)
+        assert rel_err(lb, la) < 1e-4
+        # pixels whose two best classes are tied within rounding may flip
+        top2 = la.topk(2, dim=0).values
+        decided = (top2[0] - top2[1]) > 1e-4 * la.abs().max()
+        pa, pb = x.pred_sem_seg.data[0], y.pred_sem_seg.data[0]
+        assert decided.float().mean() > 0.99
+        assert torch.equal(pa[decided], pb[decided])
 
 
-def test_deploy_detector_predicts_the_same(toy_coco, tmp_path):
-    trained, deploy = deployed_and_trained(TOY_DET, tmp_path)
-    batch = toy_batch(TOY_DET, toy_coco)
+def iou(a, b):
+    """IoU matrix of two (N, 4) and (M, 4) xyxy box sets."""
+    lt = torch.max(a[:, None, :2], b[None, :, :2])
+    rb = torch.min(a[:, None, 2:], b[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(-1)
+    area = lambda t: (t[:, 2:] - t[:, :2]).prod(-1)  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None] - inter)
+
+
+def unmatched(pa, pb, score_thr=0.3, iou_thr=0.95, nms_iou=0.5,
+              tie=1e-3):
+    """Boxes of ``pa`` scoring >= score_thr that ``pb`` lacks: no box of the
+    same label at IoU > iou_thr, nor a near-tie that NMS may have kept
+    instead (same label, score within ``tie``, IoU > nms_iou)."""
+    keep = pa.scores >= score_thr
+    if not keep.any():
+        return []
+    overlaps = iou(pa.bboxes[keep], pb.bboxes)
+    same = pa.labels[keep, None] == pb.labels[None]
+    tied = (pa.scores[keep, None] - pb.scores[None]).abs() < tie
+    found = (same & (overlaps > iou_thr)).any(1) | (
+        same & tied & (overlaps > nms_iou)).any(1)
+    return pa.bboxes[keep][~found].tolist()
+
+
+def coco_bbox_map(predictions, data_root):
+    from mmdet.evaluation import CocoMetric
+    metric = CocoMetric(
+        ann_file=osp.join(data_root, 'annotations', 'instances_val.json'),
+        metric='bbox')
+    metric.dataset_meta = dict(classes=('square', 'circle', 'triangle'))
+    metric.process({}, [p.to_dict() for p in predictions])
+    return metric.evaluate(len(predictions))['coco/bbox_mAP']
+
+
+def test_deploy_detector_predicts_the_same(toy_coco, toy_det_checkpoint,
+                                           tmp_path):
+    """The trained toy Mask R-CNN and its deploy form: backbone and neck
+    maps to 1e-4, every confident box matched, the same toy mAP."""
+    trained, deploy = deployed_and_trained(TOY_DET, tmp_path,
+                                           checkpoint=toy_det_checkpoint)
+    batch = toy_batch(TOY_DET, toy_coco, num=24)
     with torch.no_grad():
+        inputs = trained.data_preprocessor(batch)['inputs']
+        feats = trained.backbone(inputs), deploy.backbone(inputs)
+        assert_close_maps(feats[1], feats[0], 'backbone')
+        assert_close_maps(deploy.neck(feats[1]), trained.neck(feats[0]),
+                          'neck')
         a, b = trained.test_step(batch), deploy.test_step(batch)
+    boxes = sum(int((x.pred_instances.scores >= 0.3).sum()) for x in a)
+    assert boxes >= len(a)  # the trained model is confident somewhere
     for x, y in zip(a, b):
-        pa, pb = x.pred_instances, y.pred_instances
-        assert torch.equal(pa.labels, pb.labels)
-        torch.testing.assert_close(pa.bboxes, pb.bboxes, rtol=1e-4,
-                                   atol=1e-3)
-        torch.testing.assert_close(pa.scores, pb.scores, rtol=1e-4,
-                                   atol=1e-5)
+        assert unmatched(x.pred_instances, y.pred_instances) == []
+        assert unmatched(y.pred_instances, x.pred_instances) == []
+    maps = [coco_bbox_map(r, toy_coco) for r in (a, b)]
+    assert maps[0] > 0.2 and abs(maps[0] - maps[1]) <= 0.01, maps

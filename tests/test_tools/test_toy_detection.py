@@ -10,23 +10,14 @@ from mmengine.registry import init_default_scope
 
 from mmrep.apis.toy_demo import latest_test_metrics
 
-from ..helpers import ROOT, run_tool, train_toy
+from ..helpers import ROOT, run_tool, toy_coco_options
 
 CONFIG = 'configs/mask_rcnn/replknet-tiny_toy-coco.py'
 
 
-def data_options(root):
-    root = root.rstrip('/') + '/'
-    return ([f'{split}_dataloader.dataset.data_root={root}'
-             for split in ('train', 'val', 'test')] +
-            [f'{split}_evaluator.ann_file={root}annotations/'
-             'instances_val.json' for split in ('val', 'test')])
-
-
-@pytest.fixture(scope='module')
-def trained(toy_coco, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('toy_coco_train'))
-    return train_toy(CONFIG, work_dir, *data_options(toy_coco))
+@pytest.fixture
+def trained(toy_det_checkpoint):
+    return toy_det_checkpoint
 
 
 def untrained_checkpoint(path):
@@ -47,7 +38,7 @@ def test_trained_toy_model_beats_an_untrained_one(trained, toy_coco,
     for name, ckpt in (('trained', trained), ('untrained', untrained)):
         work_dir = str(tmp_path / name)
         run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', work_dir,
-                 '--cfg-options', *data_options(toy_coco))
+                 '--cfg-options', *toy_coco_options(toy_coco))
         maps[name] = latest_test_metrics(work_dir)
     assert maps['trained']['coco/bbox_mAP'] >= \
         maps['untrained']['coco/bbox_mAP'] + 0.15, maps
@@ -59,7 +50,7 @@ def test_out_pkl_and_tta(trained, toy_coco, tmp_path):
     out = tmp_path / 'results.pkl'
     proc = run_tool('tools/test.py', CONFIG, trained, '--out', str(out),
                     '--work-dir', str(tmp_path / 'a'),
-                    '--cfg-options', *data_options(toy_coco))
+                    '--cfg-options', *toy_coco_options(toy_coco))
     assert 'coco/segm_mAP' in proc.stdout
     with open(out, 'rb') as f:
         results = pickle.load(f)
@@ -72,7 +63,7 @@ def test_out_pkl_and_tta(trained, toy_coco, tmp_path):
                     '--work-dir', str(tmp_path / 'b'), '--cfg-options',
                     'model.roi_head.mask_head=None',
                     'model.roi_head.mask_roi_extractor=None',
-                    'test_evaluator.metric=bbox', *data_options(toy_coco))
+                    'test_evaluator.metric=bbox', *toy_coco_options(toy_coco))
     assert 'coco/bbox_mAP' in proc.stdout
     bad = run_tool('tools/test.py', CONFIG, trained, '--out', 'x.json',
                    check=False)
@@ -87,7 +78,7 @@ def test_mmdet_own_tools_train_test_and_resume(toy_coco, tmp_path):
     config: mmrep comes in through the config's custom_imports only."""
     work_dir = str(tmp_path)
     # 16 training and 8 test images keep the three runs short.
-    options = data_options(toy_coco) + ['train_cfg.val_interval=100',
+    options = toy_coco_options(toy_coco) + ['train_cfg.val_interval=100',
                                         'default_hooks.checkpoint.interval=1',
                                         'train_dataloader.dataset.indices=16']
     run_tool(osp.join(MMDET_TOOLS, 'train.py'), CONFIG, '--work-dir',
@@ -95,7 +86,7 @@ def test_mmdet_own_tools_train_test_and_resume(toy_coco, tmp_path):
     proc = run_tool(osp.join(MMDET_TOOLS, 'test.py'), CONFIG,
                     osp.join(work_dir, 'epoch_1.pth'), '--work-dir',
                     osp.join(work_dir, 'test'), '--cfg-options',
-                    *data_options(toy_coco),
+                    *toy_coco_options(toy_coco),
                     'test_dataloader.dataset.indices=8')
     assert 'coco/bbox_mAP' in proc.stdout
     proc = run_tool(osp.join(MMDET_TOOLS, 'train.py'), CONFIG, '--work-dir',

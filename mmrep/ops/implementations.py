@@ -1,0 +1,105 @@
+"""The implementations of the depthwise convolution, what 'auto' chooses
+among, and the rules for running each."""
+import os
+
+import torch
+import torch.nn.functional as F
+
+from .dispatch import Dispatcher
+from .kernels import Kernels
+from .matmul_dwconv import DENSE, ROWS, dense_fits
+
+DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+def triton_available():
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _interpreting():
+    return os.environ.get('TRITON_INTERPRET') == '1'
+
+
+class TorchKernels(Kernels):
+    """PyTorch's own convolution (cuDNN on GPUs; oneDNN or native on the
+    CPU), forward and backward through ATen."""
+
+    def __init__(self):
+        pass
+
+    def forward(self, x, weight, bias=None):
+        return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
+                        groups=x.shape[1])
+
+    def backward(self, grad_out, x, weight, needs=(True, True)):
+        p = weight.shape[-1] // 2
+        grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
+            grad_out, x, weight, None, [1, 1], [p, p], [1, 1], False, [0, 0],
+            x.shape[1], [needs[0], needs[1], False])
+        return grad_x, grad_w
+
+
+def _triton_part(part):
+    """A part of the Triton kernels, imported on first use (Triton is an
+    optional dependency)."""
+    def run(*args):
+        from .triton_dwconv import TRITON
+        return getattr(TRITON, part)(*args)
+    return run
+
+
+IMPLEMENTATIONS = {
+    'torch': TorchKernels(),
+    'rows': ROWS,
+    'dense': DENSE,
+    'triton': Kernels(_triton_part('conv'), _triton_part('grad_input'),
+                      _triton_part('grad_weight')),
+}
+
+
+def candidates(x, weight):
+    """What 'auto' times for these tensors, the likely fastest first (a
+    candidate far behind the best so far stops being timed early)."""
+    names = ['rows']
+    if dense_fits(x.shape[1], x.shape[2], x.shape[3]):
+        names.append('dense')
+    names.append('torch')
+    if x.is_cuda and triton_available():
+        names.append('triton')
+    return names
+
+
+DISPATCHER = Dispatcher(IMPLEMENTATIONS, candidates)
+
+
+def check_usable(impl, x):
+    """Raise unless ``impl`` can run on ``x``."""
+    if impl == 'triton':
+        if not triton_available():
+            raise RuntimeError("impl='triton' needs the triton package")
+        if not (x.is_cuda or _interpreting()):
+            raise RuntimeError("impl='triton' runs on CUDA tensors (or on the"
+                               " CPU with TRITON_INTERPRET=1)")
+    if impl == 'dense' and not dense_fits(*x.shape[1:]):
+        raise ValueError(f"impl='dense': the (HW x HW) matrix per channel of "
+                         f'a {tuple(x.shape)} input exceeds '
+                         f'DENSE_MAX_ELEMENTS; use rows or auto')
+    if impl != 'torch' and x.dtype not in DTYPES:
+        raise ValueError(f'impl={impl!r} supports {DTYPES}, got {x.dtype}')
+
+
+def select_impl(x, weight, bias=None, impl='auto', training=None):
+    """The implementation that runs for these tensors: ``impl`` itself, or
+    what the dispatcher chose for 'auto'. ``training`` (forward + backward)
+    defaults to whether autograd will need gradients."""
+    if impl == 'auto':
+        if training is None:
+            training = torch.is_grad_enabled() and any(
+                t is not None and t.requires_grad for t in (x, weight, bias))
+        impl = DISPATCHER.choose(x, weight, bias, training)
+    check_usable(impl, x)
+    return impl

@@ -1,0 +1,89 @@
+"""Checking an implementation's numbers against PyTorch's convolution.
+
+'auto' runs implementations on hardware, drivers and library versions that
+no test of ours has seen; a fast candidate that computes something else
+must never be chosen. The first time a case is met, the dispatcher compares
+every candidate's output (and, when training, its input and weight
+gradients) with PyTorch's convolution of the same tensors, computed in
+float32 (TF32 off), and drops the ones that differ.
+
+The measure is the relative error ``||got - want|| / ||want||`` of each
+tensor; a result that is not finite never passes.
+"""
+import contextlib
+
+import torch
+import torch.nn.functional as F
+
+# Relative-error tolerances by the inputs' dtype. float32 implementations
+# agree with PyTorch's to ~1e-6 on the CPU; bf16/fp16 ones differ by their
+# rounding (a few 1e-3; PyTorch's own bf16 input gradient on the CPU by up
+# to 1.7e-2 at K = 27..31); a wrong result is off by O(1).
+TOLERANCES = {torch.float32: 1e-4, torch.float64: 1e-7,
+              torch.bfloat16: 3e-2, torch.float16: 1e-2}
+# float32 on CUDA where TF32 is allowed (cuDNN allows it by default):
+# a 10-bit mantissa gives relative errors of ~5e-4.
+TF32_TOLERANCE = 1e-2
+
+
+def tolerance(dtype, device):
+    """The relative error allowed for results of this dtype and device."""
+    if dtype == torch.float32 and device.type == 'cuda' and (
+            torch.backends.cuda.matmul.allow_tf32
+            or torch.backends.cudnn.allow_tf32):
+        return TF32_TOLERANCE
+    return TOLERANCES.get(dtype, TOLERANCES[torch.float32])
+
+
+@contextlib.contextmanager
+def _exact_float32(device):
+    """No TF32 in PyTorch's convolution while computing the reference."""
+    if device.type != 'cuda':
+        yield
+        return
+    before = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = before
+
+
+def reference(x, weight, bias, grad_out=None):
+    """PyTorch's float32 output (and, with ``grad_out``, input and weight
+    gradients) for these tensors: ``[y]`` or ``[y, dx, dw]``."""
+    leaves = [t.detach().float().requires_grad_(grad_out is not None)
+              if t is not None else None for t in (x, weight, bias)]
+    with _exact_float32(x.device), torch.autocast(x.device.type,
+                                                  enabled=False):
+        with torch.enable_grad() if grad_out is not None else \
+                torch.no_grad():
+            y = F.conv2d(*leaves, padding=weight.shape[-1] // 2,
+                         groups=x.shape[1])
+            if grad_out is None:
+                return [y]
+            dx, dw = torch.autograd.grad(y, leaves[:2], grad_out.float())
+    return [y.detach(), dx, dw]
+
+
+def relative_error(got, want):
+    want = want.double()
+    error = (got.double() - want).norm()
+    scale = want.norm()
+    return (error / scale).item() if scale > 0 else error.item()
+
+
+def mismatch(results, references, dtype, device):
+    """None if every result is within the tolerance of its reference, else
+    a message naming the first one that is not."""
+    allowed = tolerance(dtype, device)
+    for name, got, want in zip(('output', 'input gradient',
+                                'weight gradient'), results, references):
+        if got is None or got.shape != want.shape:
+            shape = None if got is None else tuple(got.shape)
+            return f'{name} has shape {shape}, expected {tuple(want.shape)}'
+        error = relative_error(got, want)
+        if not error <= allowed:  # also catches NaN
+            return (f'{name} differs from PyTorch\'s convolution: relative '
+                    f'error {error:.3g} > {allowed:g} ({dtype})')
+    return None
