@@ -10,8 +10,9 @@ or whose output or gradients differ from PyTorch's convolution of the same
 tensors (``verify.py``) is removed with a warning; the fastest of the rest
 is kept for the rest of the process, PyTorch's convolution when none is
 left. The choice is logged once through mmengine's logger. Candidates that
-fall far behind the best so far stop being timed early, so a slow candidate
-costs about one call.
+fall far behind the best so far stop being timed early (after the warm-up
+and one timed call: a first call can pay one-time costs), so a slow
+candidate costs about two calls.
 
 Cost, once per case: the timed calls, plus one float32 PyTorch convolution
 (forward, and its backward when training) as the reference.
@@ -178,14 +179,20 @@ class Dispatcher:
         grad = x if training else None
         try:
             want = reference(x, weight, bias, grad)
-        except Exception as error:  # nothing can be checked: PyTorch's conv
-            self._reject(key, 'the reference', error)
+        except Exception as error:  # nothing can be checked: the fallback
+            print_log(f'depthwise_conv2d {key}: the float32 reference failed '
+                      f'({type(error).__name__}: {error}); no candidate can '
+                      'be checked', logger='current', level=logging.WARNING)
             return {}
         times, best = {}, float('inf')
         for name in names:
+            # copies of their own: a candidate that writes into its inputs
+            # must not change what the next one sees
+            inputs = [t.clone() if t is not None else None
+                      for t in (x, weight, bias)]
             try:
-                seconds, got = self._time(self.implementations[name],
-                                          (x, weight, bias), grad, best)
+                seconds, got = self._time(self.implementations[name], inputs,
+                                          grad, best)
                 problem = mismatch(got, want, x.dtype, x.device)
             except Exception as error:  # e.g. out of memory, Triton errors
                 problem = error
@@ -219,7 +226,9 @@ class Dispatcher:
                 results = call()
                 _sync(device)
                 samples.append(self.clock() - start)
-                if samples[-1] > self.give_up * best:
+                # a first call can pay one-time costs (allocation, library
+                # set-up): never give up on the warm-up alone
+                if len(samples) > 1 and samples[-1] > self.give_up * best:
                     break
         return min(samples[1:] or samples), results
 

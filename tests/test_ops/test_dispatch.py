@@ -90,7 +90,22 @@ def test_a_slow_candidate_stops_being_timed_early():
     dispatcher, calls = fake_dispatcher(dict(fast=1., slow=10.))
     dispatcher.choose(*tensors(), None, training=False)
     assert calls.count('fast') == 1 + dispatcher.repeats
-    assert calls.count('slow') == 1
+    assert calls.count('slow') == 2  # the warm-up and one timed call
+
+
+def test_a_slow_warm_up_alone_does_not_decide():
+    clock = FakeClock()
+    dispatcher, calls = fake_dispatcher(dict(fast=1., lazy=0.5), clock)
+    first = []
+
+    def forward(x, weight, bias=None):  # 'lazy' pays 10 s once
+        clock.now += 10. if not first else 0.
+        first.append(1)
+        return type(lazy).forward(lazy, x, weight, bias)
+
+    lazy = dispatcher.implementations['lazy']
+    lazy.forward = forward
+    assert dispatcher.choose(*tensors(), None, training=False) == 'lazy'
 
 
 def test_training_times_the_backward_too():
