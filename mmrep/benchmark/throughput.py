@@ -64,7 +64,8 @@ def first_call_s(fn, device, clock=time.perf_counter):
 
 
 def measure(name, model, batch, shape, device, whole_model=False, amp=False,
-            warmup=3, repeats=10, timer=time_ms, compile=False):
+            warmup=3, repeats=10, timer=time_ms, compile=False,
+            compiler=torch.compile):
     """Throughput of ``model`` on random inputs: a training step (forward,
     backward, SGD step), inference, and inference after
     ``switch_to_deploy`` where the backbone has it.
@@ -85,6 +86,8 @@ def measure(name, model, batch, shape, device, whole_model=False, amp=False,
             the first call of each (compilation included) is timed apart,
             as ``compile_s``, ``infer_compile_s`` and
             ``infer_deploy_compile_s``.
+        compiler (callable): What compiles a forward. Defaults to
+            ``torch.compile``.
 
     Returns:
         dict: A row: times (ms), images/s and peak training memory (GB, on
@@ -98,7 +101,7 @@ def measure(name, model, batch, shape, device, whole_model=False, amp=False,
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
                 if amp else contextlib.nullcontext())
-    wrap = torch.compile if compile else (lambda fn: fn)
+    wrap = compiler if compile else (lambda fn: fn)
     forward = wrap(model.loss if whole_model else model)
     infer_forward = wrap(model)
     row = dict(model=name, batch=batch, shape=f'{h}x{w}', amp=amp,

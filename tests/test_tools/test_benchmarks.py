@@ -56,6 +56,24 @@ def test_measure_times_a_training_step_inference_and_the_deploy_form():
     assert row['shape'] == '32x48' and row['batch'] == 2
 
 
+def test_measure_compiled_runs_the_compiled_forwards_and_times_compiling():
+    model = RepLKNet(arch=TINY_ARCH)
+    compiled, ran = [], []
+
+    def compiler(fn):
+        compiled.append(fn)
+        return lambda *a, **k: ran.append(fn) or fn(*a, **k)
+
+    row = measure('tiny', model, 2, (32, 32), torch.device('cpu'),
+                  timer=lambda fn, *a: fn() or 1., compile=True,
+                  compiler=compiler)
+    assert compiled == [model, model]  # the training and inference forward
+    assert ran and all(fn is model for fn in ran)
+    assert row['compiled'] is True
+    for key in ('compile_s', 'infer_compile_s', 'infer_deploy_compile_s'):
+        assert row[key] > 0
+
+
 def test_benchmark_dwconv_times_and_checks_every_impl(tmp_path):
     out_json, out_md = tmp_path / 'dw.json', tmp_path / 'dw.md'
     run_tool('tools/benchmark_dwconv.py', '--preset', 'tiny', '--impls',
