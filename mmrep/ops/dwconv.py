@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import custom_op  # noqa: F401 (registers torch.ops.mmrep)
-from .implementations import IMPLEMENTATIONS
+from .implementations import IMPLEMENTATIONS, needs_grad
 
 IMPLS = ('auto', ) + tuple(IMPLEMENTATIONS)
 MIN_KERNEL, MAX_KERNEL = 3, 63
@@ -101,9 +101,8 @@ def _run(x, weight, bias, impl):
     if impl == 'torch' or (impl == 'auto' and _exporting()):
         return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
                         groups=x.shape[1])
-    training = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (x, weight, bias))
-    return torch.ops.mmrep.depthwise_conv2d(x, weight, bias, impl, training)
+    return torch.ops.mmrep.depthwise_conv2d(x, weight, bias, impl,
+                                            needs_grad(x, weight, bias))
 
 
 class LargeKernelDWConv2d(nn.Conv2d):

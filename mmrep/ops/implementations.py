@@ -92,14 +92,20 @@ def check_usable(impl, x):
         raise ValueError(f'impl={impl!r} supports {DTYPES}, got {x.dtype}')
 
 
+def needs_grad(*tensors):
+    """Whether autograd will ask these tensors' convolution for gradients
+    (a training case of its own for 'auto')."""
+    return torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in tensors)
+
+
 def select_impl(x, weight, bias=None, impl='auto', training=None):
     """The implementation that runs for these tensors: ``impl`` itself, or
     what the dispatcher chose for 'auto'. ``training`` (forward + backward)
     defaults to whether autograd will need gradients."""
     if impl == 'auto':
         if training is None:
-            training = torch.is_grad_enabled() and any(
-                t is not None and t.requires_grad for t in (x, weight, bias))
+            training = needs_grad(x, weight, bias)
         impl = DISPATCHER.choose(x, weight, bias, training)
     check_usable(impl, x)
     return impl
