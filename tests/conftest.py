@@ -1,6 +1,9 @@
 """Session fixtures: the toy datasets, written once by tools/make_toy_data.py.
 Shared helpers live in ``tests/helpers``."""
+import functools
+import http.server
 import os
+import threading
 
 import pytest
 import torch
@@ -34,3 +37,18 @@ def toy_det_checkpoint(toy_coco, tmp_path_factory):
     """The toy Mask R-CNN trained by tools/train.py, once per session."""
     work_dir = str(tmp_path_factory.mktemp('toy_coco_train'))
     return train_toy(TOY_DET, work_dir, *toy_coco_options(toy_coco))
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A static HTTP server on 127.0.0.1 serving ``tmp_path/www``."""
+    root = tmp_path / 'www'
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(root))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f'http://127.0.0.1:{server.server_address[1]}'
+    server.shutdown()
+    server.server_close()

@@ -71,10 +71,11 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    arch = cfg.model.backbone.get('arch', '31B')
+    family = cfg.model.backbone.type.split('.')[-1]
+    arch = cfg.model.backbone.get('arch', 'default')
     arch = arch if isinstance(arch, str) else 'custom'
-    name = (f'RepLKNet-{arch}' if args.backbone_only else
-            f'{cfg.model.type} + RepLKNet-{arch}')
+    name = (f'{family}-{arch}' if args.backbone_only else
+            f'{cfg.model.type} + {family}-{arch}')
     rows = []
     for impl in args.impls:
         for compiled in ([False, True] if args.compile else [False]):

@@ -1,5 +1,6 @@
 """Re-parameterized (deploy) models: build a trained model, merge its
 large-kernel branches, write the deploy checkpoint and config."""
+import inspect
 import os
 import os.path as osp
 
@@ -24,15 +25,21 @@ def reparameterize(config, checkpoint, out_dir, cfg_options=None,
     """Write ``<name>_deploy.pth`` and ``<name>_deploy.py`` into ``out_dir``
     and return their paths.
 
-    Every large-kernel branch becomes one biased conv; with ``fuse_bn`` every
-    other conv-BN pair of the backbone is fused too (mmcv's
-    ``fuse_conv_bn``), and the deploy config builds that form
-    (``bn_fused=True``).
+    Every block becomes its deploy form (RepLKNet: each large-kernel branch
+    one biased conv; UniRepLKNet: every BN, GRN bias and layer scale folded
+    too). With ``fuse_bn`` (RepLKNet) every other conv-BN pair of the
+    backbone is fused as well (mmcv's ``fuse_conv_bn``), and the deploy
+    config builds that form (``bn_fused=True``).
     """
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     model = build_trained(cfg, checkpoint)
+    backbone = type(model.backbone)
+    if fuse_bn and 'bn_fused' not in inspect.signature(backbone).parameters:
+        raise ValueError(
+            f'fuse_bn (--fuse-conv-bn): {backbone.__name__}\'s deploy form '
+            f'has no conv-BN pair left to fuse; run without it')
     model.backbone.switch_to_deploy()
     if fuse_bn:
         fuse_conv_bn(model.backbone)
@@ -42,7 +49,8 @@ def reparameterize(config, checkpoint, out_dir, cfg_options=None,
     torch.save({'meta': dict(reparameterized_from=str(checkpoint)),
                 'state_dict': model.state_dict()}, ckpt_path)
     cfg.model.backbone.deploy = True
-    cfg.model.backbone.bn_fused = fuse_bn
+    if fuse_bn:
+        cfg.model.backbone.bn_fused = True
     cfg.load_from = ckpt_path
     cfg_path = osp.join(out_dir, f'{name}_deploy.py')
     cfg.dump(cfg_path)

@@ -1,4 +1,5 @@
-"""Read RepLKNet weights in the formats users bring and load them by name.
+"""Read RepLKNet and UniRepLKNet weights in the formats users bring and
+load them by name.
 
 Formats understood (detected from the keys, see :func:`backbone_state_dict`):
 
@@ -21,8 +22,11 @@ import torch
 
 from .sources import open_checkpoint
 
-# Keys of the official ImageNet classifier that a backbone does not have.
+# Keys of the official ImageNet classifiers that a backbone does not have.
 CLASSIFIER_PREFIXES = ('norm.', 'head.')
+# Top-level module names that tell the two families' checkpoints apart.
+FAMILY_PREFIXES = {'RepLKNet': ('stem.', 'transitions.'),
+                   'UniRepLKNet': ('downsample_layers.', )}
 
 
 class CheckpointError(RuntimeError):
@@ -131,12 +135,19 @@ def load_state_dict_by_name(model, state_dict, source='<checkpoint>',
         raise CheckpointError(
             f'{source}: no key matches {type(model).__name__} (the file has '
             f'e.g. {sorted(state_dict)[:5]}); it is not a checkpoint of this '
-            f'model')
+            f'model{_family_hint(state_dict)}')
     result = model.load_state_dict(state_dict, strict=False)
     report = LoadReport(sorted(result.missing_keys),
                         sorted(result.unexpected_keys), ignored)
     _report(report, source, logger, strict)
     return report
+
+
+def _family_hint(state_dict):
+    for family, prefixes in FAMILY_PREFIXES.items():
+        if any(k.startswith(prefixes) for k in state_dict):
+            return f' (its keys are those of a {family})'
+    return ''
 
 
 def _report(report, source, logger, strict):
@@ -159,8 +170,8 @@ def _report(report, source, logger, strict):
 
 def load_backbone_checkpoint(model, path, prefix=None, logger=None,
                              strict=False, model_key=None):
-    """Load a RepLKNet backbone's weights from any supported format;
-    ``model_key`` picks the entry of a container (e.g. ``'model_ema'``)."""
+    """Load a RepLKNet or UniRepLKNet backbone's weights from any supported
+    format; ``model_key`` picks the entry of a container (e.g. ``'model_ema'``)."""
     checkpoint = read_checkpoint(path)
     if (model_key is None and logger is not None and
             isinstance(checkpoint, dict) and 'model_ema' in checkpoint):

@@ -2,12 +2,14 @@
 RepLKNet, random 'trained' weights, the shipped configs and their shrunken
 forms, and the check that a training step updates every parameter it
 trains."""
+import argparse
 import glob
 import os.path as osp
 import socket
 import subprocess
 import sys
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
@@ -111,6 +113,47 @@ def assert_loaded(model, weights):
     own = model.state_dict()
     for key, value in weights.items():
         torch.testing.assert_close(own[key], value, msg=key)
+
+
+def training_script_checkpoint(path, model, ema):
+    """As the official ImageNet training scripts save (ConvNeXt's main.py):
+    the state dicts ``model`` and ``model_ema``, optimizer, AMP scaler,
+    epoch and the argparse Namespace."""
+    args = argparse.Namespace(model='RepLKNet-31B', drop_path=0.3, lr=4e-3,
+                              batch_size=64, data_path='/data/imagenet',
+                              model_ema=True, use_checkpoint=True,
+                              input_size=224, output_dir='output/31b')
+    torch.save({'model': model, 'model_ema': ema,
+                'optimizer': {'state': {0: {'step': torch.tensor(10.),
+                                            'exp_avg': torch.zeros(3)}},
+                              'param_groups': [{'lr': 4e-3, 'params': [0],
+                                                'betas': (0.9, 0.999)}]},
+                'epoch': 299,
+                'scaler': {'scale': 65536.0, 'growth_factor': 2.0,
+                           'backoff_factor': 0.5, 'growth_interval': 2000,
+                           '_growth_tracker': 7},
+                'args': args}, path)
+
+
+def mmcv1_downstream_checkpoint(path, weights, heads=None):
+    """As mmcv 1.x saves a downstream model (the official UperNet, FCOS and
+    Cascade checkpoints): meta with config text, classes, palette and numpy
+    scalars, the state dict (backbone ``weights`` and the ``heads``' ones,
+    already prefixed), and the optimizer's state."""
+    torch.save({
+        'meta': {'mmcv_version': '1.4.2', 'env_info': 'sys.platform: linux',
+                 'config': "norm_cfg = dict(type='SyncBN')\nmodel = ...",
+                 'seed': np.int64(0), 'exp_name': 'upernet.py',
+                 'CLASSES': ('wall', 'building'), 'PALETTE': [[120] * 3] * 2,
+                 'epoch': 1, 'iter': 40000, 'time': 'Mon Mar 14 2022',
+                 'hook_msgs': {'last_ckpt': 'iter_40000.pth',
+                               'best_score': np.float64(0.4991),
+                               'best_ckpt': 'best_mIoU_iter_38000.pth'}},
+        'state_dict': {**{f'backbone.{k}': v for k, v in weights.items()},
+                       **(heads or {})},
+        'optimizer': {'state': {}, 'param_groups': [
+            {'lr': 0.0, 'betas': (0.9, 0.999), 'weight_decay': 0.05,
+             'params': list(range(3))}]}}, path)
 
 
 def random_checkpoint(config, path):

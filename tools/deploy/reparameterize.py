@@ -1,8 +1,10 @@
-"""Re-parameterize a trained model for deployment: merge every large-kernel
-branch (KxK conv-BN + small conv-BN) into one biased conv (and, with
---fuse-conv-bn, fuse every other conv-BN pair of the backbone with mmcv's
-``fuse_conv_bn``), and write the deploy checkpoint with a deploy config that
-builds and loads it.
+"""Re-parameterize a trained model for deployment and write the deploy
+checkpoint with a deploy config that builds and loads it. RepLKNet: every
+large-kernel branch (KxK conv-BN + small conv-BN) becomes one biased conv
+(with --fuse-conv-bn, every other conv-BN pair of the backbone is fused by
+mmcv's ``fuse_conv_bn``). UniRepLKNet: the dilated branches and every BN
+fold into one biased conv per block, GRN's bias, the FFN's BN and the layer
+scale into its last Linear.
 
   python tools/deploy/reparameterize.py CONFIG CHECKPOINT OUT_DIR [--fuse-conv-bn]
   python tools/test.py OUT_DIR/<config>_deploy.py OUT_DIR/<config>_deploy.pth
@@ -20,7 +22,8 @@ def main(argv=None):
     parser.add_argument('checkpoint')
     parser.add_argument('out_dir')
     parser.add_argument('--fuse-conv-bn', action='store_true',
-                        help='also fuse every conv-BN pair of the backbone')
+                        help='RepLKNet: also fuse every conv-BN pair of the '
+                        'backbone')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
     cfg_path, ckpt_path = reparameterize(args.config, args.checkpoint,

@@ -5,14 +5,11 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import fuse_conv_bn
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmrep.checkpoint import load_backbone_checkpoint
 from mmrep.ops import check_impl, check_kernel_size
 from mmrep.registry import MODELS
-from ..layers import RepLKNetStage, ReparamLargeKernelConv, conv_bn
+from ..layers import RepLKNetStage, conv_bn
+from .base import RepBackbone
 
 _B = dict(layers=[2, 2, 18, 2], channels=[128, 256, 512, 1024], small_kernel=5,
           dw_ratio=1)
@@ -24,7 +21,7 @@ def _with_kernels(base, kernels):
     return dict(base, large_kernel_sizes=kernels)
 
 
-class RepLKNet(BaseModule):
+class RepLKNet(RepBackbone):
     """RepLKNet backbone returning the feature maps of its four stages.
 
     The module names equal the official release's, so its ImageNet
@@ -110,18 +107,13 @@ class RepLKNet(BaseModule):
             self.arch[k] for k in ARCH_KEYS)
         self.num_stages = len(layers)
         self.out_indices = self._parse_out_indices(out_indices)
-        if not -1 <= frozen_stages <= self.num_stages:
-            raise ValueError(f'frozen_stages must be in [-1, {self.num_stages}]'
-                             f', got {frozen_stages}')
         if bn_fused and not deploy:
             raise ValueError('bn_fused=True needs deploy=True: the large-'
                              'kernel branches are merged before the BNs are '
                              'fused')
-        if not 0 <= drop_path_rate < 1:
-            raise ValueError(f'drop_path_rate must be in [0, 1), got '
-                             f'{drop_path_rate}')
+        self._check_drop_path_rate(drop_path_rate)
         self.channels = list(channels)
-        self.frozen_stages = frozen_stages
+        self.frozen_stages = self._check_frozen_stages(frozen_stages)
         self.norm_eval = norm_eval
         self.with_cp = with_cp
 
@@ -204,21 +196,6 @@ class RepLKNet(BaseModule):
             raise ValueError('arch: channels and dw_ratio must be positive')
         return arch
 
-    def _parse_out_indices(self, out_indices):
-        if isinstance(out_indices, int):
-            out_indices = [out_indices]
-        parsed = []
-        for index in out_indices:
-            if not -self.num_stages <= index < self.num_stages:
-                raise ValueError(
-                    f'out_indices: {index} is out of range for '
-                    f'{self.num_stages} stages (valid: 0..{self.num_stages - 1}'
-                    f' or negative)')
-            parsed.append(index % self.num_stages)
-        if not parsed:
-            raise ValueError('out_indices must name at least one stage')
-        return tuple(sorted(set(parsed)))
-
     # --------------------------------------------------------------- forward
     def forward(self, x):
         x = self.stem[0](x)
@@ -246,59 +223,6 @@ class RepLKNet(BaseModule):
                 modules.append(self.transitions[i - 1])
             modules.append(self.stages[i])
         return modules
-
-    def _freeze_stages(self):
-        for module in self._frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
-
-    # -------------------------------------------------------- weights
-    def init_weights(self):
-        """Apply ``init_cfg``; its ``Pretrained`` entry (alone or in a list,
-        applied last as in mmengine) goes through mmrep's loader, which
-        reads every checkpoint source and format and reports keys by name.
-        Extra keys of that entry: ``prefix``, ``strict``, ``model_key``."""
-        init_cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [
-            self.init_cfg] if self.init_cfg else []
-        pretrained = [c for c in init_cfgs if c.get('type') == 'Pretrained']
-        if not pretrained:
-            super().init_weights()
-            return
-        others = [c for c in init_cfgs if c.get('type') != 'Pretrained']
-        if others:
-            self.init_cfg = others
-            try:
-                super().init_weights()
-            finally:
-                self.init_cfg = init_cfgs
-        for cfg in pretrained:
-            load_backbone_checkpoint(
-                self, cfg['checkpoint'], prefix=cfg.get('prefix'),
-                logger=MMLogger.get_current_instance(),
-                strict=cfg.get('strict', False),
-                model_key=cfg.get('model_key'))
-        self._is_init = True
-
-    def switch_to_deploy(self):
-        """Re-parameterize every large-kernel branch into one biased conv.
-
-        Uses the BN running statistics; the model computes the same function
-        in eval mode afterwards.
-        """
-        for module in self.modules():
-            if isinstance(module, ReparamLargeKernelConv):
-                module.switch_to_deploy()
-        return self
 
 
 MODELS.register_module(module=RepLKNet)

@@ -32,11 +32,12 @@ def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
 
 
 @torch.no_grad()
-def fold_bn(kernel, bn):
-    """The kernel and bias of a bias-free conv followed by an eval-mode BN,
-    as one conv: ``kernel * gamma / std`` and ``beta - mean * gamma / std``.
+def fold_bn(kernel, bn, bias=None):
+    """The kernel and bias of a conv (bias-free unless ``bias``) followed by
+    an eval-mode BN, as one conv: ``kernel * gamma / std`` and
+    ``beta + (bias - mean) * gamma / std``.
     """
     std = (bn.running_var + bn.eps).sqrt()
     scale = bn.weight / std
-    return (kernel * scale.reshape(-1, 1, 1, 1),
-            bn.bias - bn.running_mean * scale)
+    shift = -bn.running_mean if bias is None else bias - bn.running_mean
+    return kernel * scale.reshape(-1, 1, 1, 1), bn.bias + shift * scale

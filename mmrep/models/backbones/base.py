@@ -1,0 +1,102 @@
+"""What mmrep's backbones share: argument checks, freezing, norm_eval,
+pretrained weights through mmrep's loader, and the switch to deploy."""
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmrep.checkpoint import load_backbone_checkpoint
+
+
+class RepBackbone(BaseModule):
+    """Base of the re-parameterizable backbones.
+
+    Subclasses set ``num_stages`` before calling :meth:`_parse_out_indices`
+    and :meth:`_check_frozen_stages`, and return the modules that
+    ``frozen_stages`` freezes from :meth:`_frozen_modules`.
+    """
+
+    num_stages = 4
+
+    def _parse_out_indices(self, out_indices):
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        parsed = []
+        for index in out_indices:
+            if not -self.num_stages <= index < self.num_stages:
+                raise ValueError(
+                    f'out_indices: {index} is out of range for '
+                    f'{self.num_stages} stages (valid: 0..{self.num_stages - 1}'
+                    f' or negative)')
+            parsed.append(index % self.num_stages)
+        if not parsed:
+            raise ValueError('out_indices must name at least one stage')
+        return tuple(sorted(set(parsed)))
+
+    def _check_frozen_stages(self, frozen_stages):
+        if not -1 <= frozen_stages <= self.num_stages:
+            raise ValueError(f'frozen_stages must be in [-1, {self.num_stages}]'
+                             f', got {frozen_stages}')
+        return frozen_stages
+
+    @staticmethod
+    def _check_drop_path_rate(rate):
+        if not 0 <= rate < 1:
+            raise ValueError(f'drop_path_rate must be in [0, 1), got {rate}')
+        return rate
+
+    # ----------------------------------------------------------- training
+    def _frozen_modules(self):
+        raise NotImplementedError
+
+    def _freeze_stages(self):
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    # ------------------------------------------------------------ weights
+    def init_weights(self):
+        """Apply ``init_cfg``; its ``Pretrained`` entry (alone or in a list,
+        applied last as in mmengine) goes through mmrep's loader, which
+        reads every checkpoint source and format and reports keys by name.
+        Extra keys of that entry: ``prefix``, ``strict``, ``model_key``."""
+        init_cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [
+            self.init_cfg] if self.init_cfg else []
+        pretrained = [c for c in init_cfgs if c.get('type') == 'Pretrained']
+        if not pretrained:
+            super().init_weights()
+            return
+        others = [c for c in init_cfgs if c.get('type') != 'Pretrained']
+        if others:
+            self.init_cfg = others
+            try:
+                super().init_weights()
+            finally:
+                self.init_cfg = init_cfgs
+        for cfg in pretrained:
+            load_backbone_checkpoint(
+                self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                logger=MMLogger.get_current_instance(),
+                strict=cfg.get('strict', False),
+                model_key=cfg.get('model_key'))
+        self._is_init = True
+
+    def switch_to_deploy(self):
+        """Re-parameterize every block into its deploy form.
+
+        Uses the BN running statistics; the model computes the same function
+        in eval mode afterwards.
+        """
+        for module in list(self.modules()):
+            if module is not self and hasattr(module, 'switch_to_deploy'):
+                module.switch_to_deploy()  # idempotent
+        return self

@@ -1,0 +1,67 @@
+"""The normalizations of UniRepLKNet: a channels-first LayerNorm and GRN,
+with the official parameter names."""
+import torch
+import torch.nn as nn
+
+
+class LayerNorm2d(nn.Module):
+    """LayerNorm over the channels of an (N, C, H, W) map (ConvNeXt's
+    channels-first LayerNorm): mean and biased variance over C, then a
+    per-channel affine ``weight`` and ``bias``.
+
+    Args:
+        channels (int): C.
+        eps (float): Added to the variance. Defaults to 1e-6 (UniRepLKNet).
+    """
+
+    def __init__(self, channels, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, x):
+        mean = x.mean(1, keepdim=True)
+        var = (x - mean).pow(2).mean(1, keepdim=True)
+        x = (x - mean) / torch.sqrt(var + self.eps)
+        return self.weight[:, None, None] * x + self.bias[:, None, None]
+
+    def extra_repr(self):
+        return f'{self.weight.shape[0]}, eps={self.eps}'
+
+
+class GRN(nn.Module):
+    """Global Response Normalization (ConvNeXt V2) on an (N, H, W, C) map:
+    ``(gamma * N(x) + 1) * x + beta`` with ``N(x)`` each channel's L2 norm
+    over (H, W) divided by the mean of those norms over the channels.
+
+    Args:
+        channels (int): C.
+        use_bias (bool): Keep ``beta``; the deploy form moves it into the
+            next Linear's bias. Defaults to True.
+    """
+
+    def __init__(self, channels, use_bias=True):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, 1, 1, channels))
+        self.beta = (nn.Parameter(torch.zeros(1, 1, 1, channels))
+                     if use_bias else None)
+
+    def forward(self, x):
+        g = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+        x = (self.gamma * (g / (g.mean(dim=-1, keepdim=True) + 1e-6)) + 1) * x
+        return x if self.beta is None else x + self.beta
+
+
+class ToChannelsLast(nn.Module):
+    """(N, C, H, W) -> (N, H, W, C), a view for the Linear layers."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1)
+
+
+class ToChannelsFirst(nn.Module):
+    """(N, H, W, C) -> (N, C, H, W)."""
+
+    def forward(self, x):
+        return x.permute(0, 3, 1, 2)

@@ -1,0 +1,157 @@
+"""UniRepLKNet's block (Ding et al., CVPR 2024) with the official module
+names, and its re-parameterization into the deploy form."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
+from mmcv.cnn.bricks import DropPath
+
+from .conv_bn import fold_bn
+from .dilated_reparam import DILATED_BRANCHES, DilatedReparamBlock
+from .norms import GRN, ToChannelsFirst, ToChannelsLast
+
+# 3 and 5 are plain depthwise convs; the larger ones Dilated Reparam Blocks.
+SMALL_KERNELS = (3, 5)
+BLOCK_KERNELS = SMALL_KERNELS + tuple(sorted(DILATED_BRANCHES))
+
+
+class SEBlock(nn.Module):
+    """Squeeze-and-excitation: global average pool, 1x1 conv ``down``,
+    ReLU, 1x1 conv ``up``, sigmoid, channel-wise product.
+
+    Args:
+        channels (int): Input and output channels.
+        hidden (int): Channels of the bottleneck.
+    """
+
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.down = nn.Conv2d(channels, hidden, 1)
+        self.up = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x):
+        w = F.relu(self.down(F.adaptive_avg_pool2d(x, 1)))
+        return x * torch.sigmoid(self.up(w))
+
+
+class UniRepLKNetBlock(nn.Module):
+    """``x + drop_path(gamma * pwconv2(act(pwconv1(se(norm(dwconv(x)))))))``.
+
+    ``dwconv`` is a Dilated Reparam Block for kernels >= 7 and a plain
+    depthwise conv for 3 and 5; ``norm`` a BN; ``pwconv1`` / ``pwconv2``
+    Linears on channels-last maps with GELU + GRN between them; ``gamma``
+    the layer scale. :meth:`switch_to_deploy` folds every BN, GRN's bias
+    and the layer scale into the convs and Linears around them.
+
+    Args:
+        dim (int): Channels.
+        kernel_size (int): One of :data:`BLOCK_KERNELS`.
+        drop_path (float): Stochastic depth rate. Defaults to 0.
+        layer_scale_init_value (float | None): Initial layer scale; None or
+            0 disables it. Defaults to 1e-6.
+        ffn_ratio (float): Hidden channels of the FFN over ``dim``.
+            Defaults to 4.
+        norm_cfg (dict): Config of the BNs. Defaults to BN.
+        with_cp (bool): Non-reentrant gradient checkpointing. Defaults to
+            False.
+        deploy (bool): Build the re-parameterized form. Defaults to False.
+        impl (str): Large-kernel conv implementation (see :mod:`mmrep.ops`).
+            Defaults to 'auto'.
+    """
+
+    def __init__(self, dim, kernel_size, drop_path=0.,
+                 layer_scale_init_value=1e-6, ffn_ratio=4,
+                 norm_cfg=dict(type='BN'), with_cp=False, deploy=False,
+                 impl='auto'):
+        super().__init__()
+        if kernel_size not in BLOCK_KERNELS:
+            raise ValueError(f'UniRepLKNetBlock: kernel_size must be one of '
+                             f'{BLOCK_KERNELS}, got {kernel_size}')
+        self.with_cp = with_cp
+        if kernel_size in SMALL_KERNELS:
+            self.dwconv = nn.Conv2d(dim, dim, kernel_size,
+                                    padding=kernel_size // 2, groups=dim,
+                                    bias=deploy)
+        else:
+            self.dwconv = DilatedReparamBlock(dim, kernel_size, norm_cfg,
+                                              deploy=deploy, impl=impl)
+        self.norm = (nn.Identity() if deploy else
+                     build_norm_layer(norm_cfg, dim)[1])
+        self.se = SEBlock(dim, dim // 4)
+        hidden = int(ffn_ratio * dim)
+        self.pwconv1 = nn.Sequential(ToChannelsLast(), nn.Linear(dim, hidden))
+        self.act = nn.Sequential(nn.GELU(), GRN(hidden, use_bias=not deploy))
+        if deploy:
+            self.pwconv2 = nn.Sequential(nn.Linear(hidden, dim),
+                                         ToChannelsFirst())
+        else:
+            self.pwconv2 = nn.Sequential(
+                nn.Linear(hidden, dim, bias=False), ToChannelsFirst(),
+                build_norm_layer(norm_cfg, dim)[1])
+        self.gamma = (nn.Parameter(torch.full((dim, ),
+                                              float(layer_scale_init_value)))
+                      if layer_scale_init_value and not deploy else None)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else \
+            nn.Identity()
+
+    @property
+    def deployed(self):
+        return len(self.pwconv2) == 2
+
+    def residual(self, x):
+        y = self.se(self.norm(self.dwconv(x)))
+        y = self.pwconv2(self.act(self.pwconv1(y)))
+        if self.gamma is not None:
+            y = self.gamma.view(1, -1, 1, 1) * y
+        return self.drop_path(y)
+
+    def forward(self, x):
+        if self.with_cp and torch.is_grad_enabled():
+            # non-reentrant: works under DDP and for inputs without grad
+            return x + cp.checkpoint(self.residual, x, use_reentrant=False)
+        return x + self.residual(x)
+
+    @torch.no_grad()
+    def switch_to_deploy(self):
+        """Fold the block into its deploy form (BN running statistics):
+        the dilated branches and ``norm`` into one biased depthwise conv,
+        GRN's ``beta`` and ``pwconv2``'s BN and the layer scale into one
+        biased Linear."""
+        if self.deployed:
+            return
+        self._fold_norm_into_dwconv()
+        self._fold_into_pwconv2()
+
+    def _fold_norm_into_dwconv(self):
+        if isinstance(self.dwconv, DilatedReparamBlock):
+            self.dwconv.switch_to_deploy()
+            conv = self.dwconv.lk_origin
+            weight, bias = fold_bn(conv.weight, self.norm, conv.bias)
+        else:  # bias-free: a new biased conv, built with keyword arguments
+            old = self.dwconv
+            weight, bias = fold_bn(old.weight, self.norm)
+            conv = nn.Conv2d(old.in_channels, old.out_channels,
+                             old.kernel_size, padding=old.padding,
+                             groups=old.groups, bias=True).to(old.weight)
+            self.dwconv = conv
+        conv.weight.copy_(weight)
+        conv.bias.copy_(bias)
+        self.norm = nn.Identity()
+
+    def _fold_into_pwconv2(self):
+        linear, _, bn = self.pwconv2
+        grn = self.act[1]
+        scale = 1. if self.gamma is None else self.gamma
+        # the Linear sees (gamma * N + 1) * x + beta: beta adds W @ beta
+        bias = linear.weight @ grn.beta.view(-1)
+        grn.beta = None
+        std = (bn.running_var + bn.eps).sqrt()
+        factor = bn.weight / std * scale
+        new = nn.Linear(linear.in_features, linear.out_features).to(
+            linear.weight)
+        new.weight.copy_(linear.weight * factor[:, None])
+        new.bias.copy_((bn.bias - bn.running_mean * bn.weight / std) * scale
+                       + bias * factor)
+        self.pwconv2 = nn.Sequential(new, ToChannelsFirst())
+        self.gamma = None
