@@ -2,8 +2,12 @@
 tools/analysis/erf.py.
 
 For every image, the gradient of the central pixel of the last stage's
-output (summed over channels) with respect to the input; its absolute value,
-summed over the colour channels, is accumulated over the images. The tool
+output (ReLU, then summed over channels) with respect to the input; its
+positive part, summed over the colour channels, is accumulated over the
+images - the official RepLKNet script's definition (``erf/visualize_erf.py``
+of the RepLKNet repository). The ReLU matters for backbones whose outputs are
+LayerNorm-ed (UniRepLKNet): their plain channel sum is constant, its gradient
+zero. The tool
 writes the (log-scaled) heat map and prints the high-contribution area ratios:
 for a threshold t, the smallest fraction of the input area, taken from the
 centre outwards in squares, whose contribution reaches t of the total.
@@ -11,6 +15,7 @@ centre outwards in squares, whose contribution reaches t of the total.
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from mmrep.checkpoint import load_backbone_checkpoint
 from mmrep.utils import build_model
@@ -42,12 +47,13 @@ def load_image(path, size):
 
 
 def contribution_map(backbone, image):
-    """|d (centre of the last map) / d input|, summed over channels."""
+    """relu(d sum(relu(centre of the last map)) / d input), summed over the
+    colour channels."""
     image = image.clone().requires_grad_()
     out = backbone(image)[-1]
     h, w = out.shape[-2:]
-    out[0, :, h // 2, w // 2].sum().backward()
-    return image.grad.abs().sum(1)[0]
+    F.relu(out[0, :, h // 2, w // 2]).sum().backward()
+    return F.relu(image.grad).sum(1)[0]
 
 
 def area_ratios(contrib, thresholds=THRESHOLDS):

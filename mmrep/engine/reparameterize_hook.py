@@ -2,14 +2,14 @@
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from mmrep.models.layers import ReparamLargeKernelConv
+from mmrep.models.backbones.base import RepBackbone
 from mmrep.registry import HOOKS, register_into_downstream
 
 
 @HOOKS.register_module()
 class ReparameterizeHook(Hook):
-    """Before the test loop (after the checkpoint is loaded), merge every
-    large-kernel branch of the model into its single deploy conv
+    """Before the test loop (after the checkpoint is loaded), switch every
+    RepLKNet / UniRepLKNet backbone of the model to its deploy form
     (``switch_to_deploy``, with the BN running statistics): the same
     predictions, computed at lower cost.
 
@@ -20,12 +20,13 @@ class ReparameterizeHook(Hook):
     priority = 'VERY_LOW'
 
     def before_test(self, runner):
-        branches = [m for m in runner.model.modules()
-                    if isinstance(m, ReparamLargeKernelConv)]
-        for branch in branches:
-            branch.switch_to_deploy()
-        print_log(f'ReparameterizeHook: merged {len(branches)} large-kernel '
-                  f'branches for testing', logger='current')
+        for backbone in [m for m in runner.model.modules()
+                         if isinstance(m, RepBackbone)]:
+            blocks = len(backbone.reparam_modules())
+            backbone.switch_to_deploy()
+            print_log(f'ReparameterizeHook: re-parameterized {blocks} blocks '
+                      f'of {type(backbone).__name__} for testing',
+                      logger='current')
 
 
 register_into_downstream('HOOKS', ReparameterizeHook)

@@ -3,7 +3,8 @@
 mmrep's modules: state-dict keys and shapes, parameter counts, random
 'trained' weights."""
 import torch
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from . import randomize_bn
 
 # One stage per kind of block: a 3x3 one, 13x13 ones (the paper's kernel),
 # a 7x7 one (the smallest dilated setting).
@@ -138,10 +139,4 @@ def randomize_unireplknet(model, seed=0):
     for name, param in model.named_parameters():
         if name.endswith(('gamma', 'beta')):
             param.data = (torch.rand(param.shape, generator=gen) * 0.4 + 0.1)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            n = m.num_features
-            m.weight.data = torch.rand(n, generator=gen) * 0.5 + 0.5
-            m.bias.data = torch.randn(n, generator=gen) * 0.1
-            m.running_mean = torch.randn(n, generator=gen) * 0.1
-            m.running_var = torch.rand(n, generator=gen) * 0.5 + 0.75
+    randomize_bn(model, seed)

@@ -25,10 +25,21 @@ def toy_batch(config, data_root, num=4):
     return pseudo_collate([ds[i] for i in range(num)])
 
 
-def deployed_and_trained(config, tmp_path, *options, checkpoint=None):
+def check_replknet_deploy_keys(state, options):
+    assert any('lkb_reparam' in k for k in state)
+    assert not any('lkb_origin' in k or 'small_conv' in k for k in state)
+    if options:  # --fuse-conv-bn: only the pre-block BNs are left
+        bns = {k.split('.')[-2] for k in state
+               if k.startswith('backbone.') and k.endswith('running_var')}
+        assert bns == {'prelkb_bn', 'preffn_bn'}, bns
+
+
+def deployed_and_trained(config, tmp_path, *options, checkpoint=None,
+                         check_keys=check_replknet_deploy_keys):
     """The model of ``checkpoint`` (random weights if None) and its deploy
     form written by tools/deploy/reparameterize.py, both built from their
-    files."""
+    files (strictly); ``check_keys(state_dict, options)`` checks the deploy
+    checkpoint's keys."""
     ckpt = checkpoint or str(tmp_path / 'trained.pth')
     if checkpoint is None:
         random_checkpoint(config, ckpt)
@@ -38,13 +49,8 @@ def deployed_and_trained(config, tmp_path, *options, checkpoint=None):
     name = osp.splitext(osp.basename(config))[0]
     deploy_cfg = tmp_path / 'deploy' / f'{name}_deploy.py'
     deploy_ckpt = tmp_path / 'deploy' / f'{name}_deploy.pth'
-    state = torch.load(deploy_ckpt, weights_only=True)['state_dict']
-    assert any('lkb_reparam' in k for k in state)
-    assert not any('lkb_origin' in k or 'small_conv' in k for k in state)
-    if options:  # --fuse-conv-bn: only the pre-block BNs are left
-        bns = {k.split('.')[-2] for k in state
-               if k.startswith('backbone.') and k.endswith('running_var')}
-        assert bns == {'prelkb_bn', 'preffn_bn'}, bns
+    check_keys(torch.load(deploy_ckpt, weights_only=True)['state_dict'],
+               options)
     trained = build_trained(Config.fromfile(config), ckpt)
     deploy = build_trained(Config.fromfile(str(deploy_cfg)), str(deploy_ckpt))
     return trained, deploy

@@ -1,5 +1,7 @@
 """What mmrep's backbones share: argument checks, freezing, norm_eval,
 pretrained weights through mmrep's loader, and the switch to deploy."""
+import copy
+
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -16,6 +18,36 @@ class RepBackbone(BaseModule):
     """
 
     num_stages = 4
+    arch_settings = {}
+    arch_keys = ()
+
+    @classmethod
+    def _named_arch(cls, arch):
+        """A copy of the settings of ``arch``: a name of
+        ``arch_settings``, a dict, or a dict with ``base`` (a name) and the
+        keys it changes (see :meth:`_changed_arch`)."""
+        if isinstance(arch, str):
+            if arch not in cls.arch_settings:
+                raise ValueError(
+                    f'arch {arch!r} is unknown; choose one of '
+                    f'{list(cls.arch_settings)} or pass a dict with keys '
+                    f'{list(cls.arch_keys)}')
+            arch = cls.arch_settings[arch]
+        elif not isinstance(arch, dict):
+            raise ValueError(f'arch must be a str or a dict, got {type(arch)}')
+        elif 'base' in arch:
+            base = arch['base']
+            if base not in cls.arch_settings:
+                raise ValueError(f'arch base {base!r} is unknown; choose one '
+                                 f'of {list(cls.arch_settings)}')
+            arch = cls._changed_arch(
+                cls.arch_settings[base],
+                {k: v for k, v in arch.items() if k != 'base'})
+        return copy.deepcopy(dict(arch))
+
+    @staticmethod
+    def _changed_arch(settings, changes):
+        return dict(settings, **changes)
 
     def _parse_out_indices(self, out_indices):
         if isinstance(out_indices, int):
@@ -90,13 +122,27 @@ class RepBackbone(BaseModule):
                 model_key=cfg.get('model_key'))
         self._is_init = True
 
+    def reparam_modules(self):
+        """The outermost modules with a ``switch_to_deploy`` (RepLKNet's
+        large-kernel branches, UniRepLKNet's blocks)."""
+        found = []
+
+        def visit(module):
+            for child in module.children():
+                if hasattr(child, 'switch_to_deploy'):
+                    found.append(child)
+                else:
+                    visit(child)
+
+        visit(self)
+        return found
+
     def switch_to_deploy(self):
         """Re-parameterize every block into its deploy form.
 
         Uses the BN running statistics; the model computes the same function
         in eval mode afterwards.
         """
-        for module in list(self.modules()):
-            if module is not self and hasattr(module, 'switch_to_deploy'):
-                module.switch_to_deploy()  # idempotent
+        for module in self.reparam_modules():
+            module.switch_to_deploy()
         return self

@@ -1,6 +1,4 @@
 """RepLKNet backbone (Ding et al., "Scaling Up Your Kernels to 31x31", CVPR 2022)."""
-import copy
-
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
@@ -70,6 +68,7 @@ class RepLKNet(RepBackbone):
             script's EMA weights).
     """
 
+    arch_keys = ARCH_KEYS
     arch_settings = {
         '31B': _with_kernels(_B, [31, 29, 27, 13]),
         '31L': dict(large_kernel_sizes=[31, 29, 27, 13], layers=[2, 2, 18, 2],
@@ -151,28 +150,12 @@ class RepLKNet(RepBackbone):
     # ------------------------------------------------------------- arguments
     @classmethod
     def _parse_arch(cls, arch):
-        if isinstance(arch, str):
-            if arch not in cls.arch_settings:
-                raise ValueError(
-                    f'arch {arch!r} is unknown; choose one of '
-                    f'{sorted(cls.arch_settings)} or pass a dict with keys '
-                    f'{list(ARCH_KEYS)}')
-            arch = cls.arch_settings[arch]
-        elif not isinstance(arch, dict):
-            raise ValueError(f'arch must be a str or a dict, got {type(arch)}')
-        elif 'base' in arch:  # a named arch with some settings changed
-            base = arch['base']
-            if base not in cls.arch_settings:
-                raise ValueError(f'arch base {base!r} is unknown; choose one '
-                                 f'of {sorted(cls.arch_settings)}')
-            arch = dict(cls.arch_settings[base],
-                        **{k: v for k, v in arch.items() if k != 'base'})
+        arch = cls._named_arch(arch)
         missing = [k for k in ARCH_KEYS if k not in arch]
         extra = [k for k in arch if k not in ARCH_KEYS]
         if missing or extra:
             raise ValueError(f'arch dict: missing keys {missing}, unknown keys'
                              f' {extra}; expected exactly {list(ARCH_KEYS)}')
-        arch = copy.deepcopy(dict(arch))
         lengths = {k: len(arch[k])
                    for k in ('large_kernel_sizes', 'layers', 'channels')}
         if len(set(lengths.values())) != 1:

@@ -80,6 +80,7 @@ class UniRepLKNet(RepBackbone):
             official model initializes for training from scratch.
     """
 
+    arch_keys = ARCH_KEYS
     arch_settings = {
         'A': _arch((2, 2, 6, 2), (40, 80, 160, 320)),
         'F': _arch((2, 2, 6, 2), (48, 96, 192, 384)),
@@ -147,27 +148,15 @@ class UniRepLKNet(RepBackbone):
         return [rate * i / (num_blocks - 1) for i in range(num_blocks)]
 
     # ------------------------------------------------------------- arguments
+    @staticmethod
+    def _changed_arch(settings, changes):
+        if 'depths' in changes and 'kernel_sizes' not in changes:
+            changes = dict(changes, kernel_sizes=None)  # the new default
+        return dict(settings, **changes)
+
     @classmethod
     def _parse_arch(cls, arch):
-        if isinstance(arch, str):
-            if arch not in cls.arch_settings:
-                raise ValueError(
-                    f'arch {arch!r} is unknown; choose one of '
-                    f'{list(cls.arch_settings)} or pass a dict with keys '
-                    f'{list(ARCH_KEYS)}')
-            arch = cls.arch_settings[arch]
-        elif not isinstance(arch, dict):
-            raise ValueError(f'arch must be a str or a dict, got {type(arch)}')
-        elif 'base' in arch:  # a named arch with some settings changed
-            base = arch['base']
-            if base not in cls.arch_settings:
-                raise ValueError(f'arch base {base!r} is unknown; choose one '
-                                 f'of {list(cls.arch_settings)}')
-            changes = {k: v for k, v in arch.items() if k != 'base'}
-            if 'depths' in changes and 'kernel_sizes' not in changes:
-                changes['kernel_sizes'] = None  # the new depths' default
-            arch = dict(cls.arch_settings[base], **changes)
-        arch = copy.deepcopy(dict(arch))
+        arch = cls._named_arch(arch)
         extra = [k for k in arch if k not in ARCH_KEYS]
         missing = [k for k in ARCH_KEYS[:2] if k not in arch]
         if missing or extra:
