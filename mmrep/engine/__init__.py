@@ -1,7 +1,10 @@
-from .layer_decay import RepLKNetLayerDecayOptimizerConstructor, layer_id
+from .layer_decay import (RepLKNetLayerDecayOptimizerConstructor,
+                          UniRepLKNetLayerDecayOptimizerConstructor, layer_id,
+                          unireplknet_layer_id)
 from .optim_constructor import PlainGroupsOptimWrapperConstructor
 from .reparameterize_hook import ReparameterizeHook
 
 __all__ = ['PlainGroupsOptimWrapperConstructor',
-           'RepLKNetLayerDecayOptimizerConstructor', 'ReparameterizeHook',
-           'layer_id']
+           'RepLKNetLayerDecayOptimizerConstructor',
+           'UniRepLKNetLayerDecayOptimizerConstructor', 'ReparameterizeHook',
+           'layer_id', 'unireplknet_layer_id']

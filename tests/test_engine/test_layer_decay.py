@@ -1,9 +1,11 @@
+import re
+
 import pytest
 import torch.nn as nn
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from mmrep.models import RepLKNet
+from mmrep.models import RepLKNet, UniRepLKNet
 
 from ..helpers import TINY_ARCH
 
@@ -59,3 +61,80 @@ def test_stage_wise_learning_rates():
 def test_bad_decay_settings():
     with pytest.raises(ValueError, match='decay_type must be one of'):
         lrs('block_wise')
+
+
+# ------------------------------------------------------------ UniRepLKNet
+def official_unireplknet_layer(name, n):
+    """The official downstream constructor's rule, written out as listed:
+    downsample_layers.0 -> 0, .1 -> 2, .2 -> 3, .3 -> n; stages.0 -> 1,
+    stages.1 -> 2, stages.2.j -> 3 + j // 3, stages.3 -> n; the rest n + 1."""
+    m = re.match(r'backbone\.(downsample_layers|stages)\.(\d)\.(\d+)', name)
+    if m is None:
+        return n + 1
+    kind, stage, index = m.group(1), int(m.group(2)), int(m.group(3))
+    if kind == 'downsample_layers':
+        return {0: 0, 1: 2, 2: 3, 3: n}[stage]
+    return {0: 1, 1: 2, 2: 3 + index // 3, 3: n}[stage]
+
+
+class UniSegmentor(nn.Module):
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        # T's depths pattern, tiny: stage 3 has 7 blocks -> ids 3, 3, 3, 4,
+        # 4, 4, 5
+        self.backbone = UniRepLKNet(arch=dict(
+            depths=[1, 2, 7, 1], dims=[8, 16, 32, 64],
+            kernel_sizes=[3, 7, [7, 3] * 3 + [7], 7]), **kwargs)
+        self.decode_head = nn.Conv2d(64, 4, 1)
+
+
+@pytest.mark.parametrize('constructor', [
+    'UniRepLKNetLayerDecayOptimizerConstructor',
+    'RepLKNetLayerDecayOptimizerConstructor'])
+@pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
+def test_every_unireplknet_parameter_follows_the_official_rule(constructor,
+                                                               scope):
+    init_default_scope(scope)
+    model = UniSegmentor(frozen_stages=0)  # the stem is not optimized
+    n, rate, lr, wd = 6, 0.9, 2e-4, 0.05
+    wrapper = build_optim_wrapper(model, dict(
+        type='OptimWrapper',
+        optimizer=dict(type='AdamW', lr=lr, weight_decay=wd),
+        constructor=constructor,
+        paramwise_cfg=dict(decay_rate=rate, decay_type='layer_wise',
+                           num_layers=n)))
+    seen = {}
+    for group in wrapper.optimizer.param_groups:
+        for name in group['param_names']:
+            seen[name] = group
+    trainable = {k for k, p in model.named_parameters() if p.requires_grad}
+    assert set(seen) == trainable
+    assert not any(k.startswith('backbone.downsample_layers.0.')
+                   for k in seen)
+    params = dict(model.named_parameters())
+    for name, group in seen.items():
+        expected = official_unireplknet_layer(name, n)
+        assert group['lr'] == pytest.approx(lr * rate**(n + 1 - expected)), \
+            name
+        no_decay = params[name].ndim == 1 or name.endswith('.bias')
+        assert group['weight_decay'] == (0. if no_decay else wd), name
+    # spot checks of the rule itself
+    assert official_unireplknet_layer('backbone.stages.2.6.gamma', n) == 5
+    assert seen['backbone.stages.2.1.act.1.gamma']['weight_decay'] == wd
+    assert seen['backbone.norm3.weight']['lr'] == pytest.approx(lr)
+
+
+def test_unireplknet_default_num_layers_are_the_official_ones():
+    from mmrep.engine.layer_decay import default_unireplknet_layers
+    assert default_unireplknet_layers((3, 3, 18, 3)) == 9  # T
+    assert default_unireplknet_layers((3, 3, 27, 3)) == 12  # S..XL
+
+
+def test_unireplknet_refuses_stage_wise():
+    init_default_scope('mmseg')
+    with pytest.raises(ValueError, match="UniRepLKNet's rule is"):
+        build_optim_wrapper(UniSegmentor(), dict(
+            type='OptimWrapper', optimizer=dict(type='AdamW', lr=1.0),
+            constructor='UniRepLKNetLayerDecayOptimizerConstructor',
+            paramwise_cfg=dict(decay_rate=0.9, decay_type='stage_wise')))

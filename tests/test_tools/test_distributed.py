@@ -161,3 +161,19 @@ def test_launchers_use_the_project_virtualenv_in_a_fresh_shell():
             capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert 'usage:' in proc.stdout
+
+
+def test_unireplknet_with_cp_and_sync_bn_trains_under_torchrun(toy_ade,
+                                                               tmp_path):
+    """Non-reentrant checkpointing of every block under DDP (2 processes),
+    SyncBN from the config."""
+    work_dir = str(tmp_path / 'train')
+    proc = run_tool('tools/dist_train.sh',
+                    'configs/upernet/unireplknet-tiny_toy-ade.py', '2',
+                    '--work-dir', work_dir, '--cfg-options',
+                    *short_run(toy_ade, 4), 'model.backbone.with_cp=True',
+                    'model.backbone.norm_cfg.type=SyncBN', env=dist_env())
+    assert 'Distributed training: True' in proc.stdout
+    state = final_state(work_dir, 4)
+    assert all(torch.isfinite(v).all() for k, v in state.items()
+               if k.startswith('backbone.') and v.is_floating_point())
