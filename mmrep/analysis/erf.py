@@ -7,10 +7,10 @@ positive part, summed over the colour channels, is accumulated over the
 images - the official RepLKNet script's definition (``erf/visualize_erf.py``
 of the RepLKNet repository). The ReLU matters for backbones whose outputs are
 LayerNorm-ed (UniRepLKNet): their plain channel sum is constant, its gradient
-zero. The tool
-writes the (log-scaled) heat map and prints the high-contribution area ratios:
-for a threshold t, the smallest fraction of the input area, taken from the
-centre outwards in squares, whose contribution reaches t of the total.
+zero. The tool writes the (log-scaled) heat map and prints the
+high-contribution area ratios: for a threshold t, the smallest fraction of
+the input area, taken from the centre outwards in squares, whose
+contribution reaches t of the total.
 """
 import cv2
 import numpy as np

@@ -120,8 +120,8 @@ def test_deploy_testing_gives_the_same_miou(trained, toy_ade, tmp_path):
         proc = run_tool('tools/test.py', CONFIG, checkpoint, '--work-dir',
                         work_dir, *extra, '--cfg-options',
                         *data_options(toy_ade))
-        assert ('ReparameterizeHook: re-parameterized 4 blocks of RepLKNet' in proc.stdout) \
-            == bool(extra)
+        merged = 'ReparameterizeHook: re-parameterized 4 blocks of RepLKNet'
+        assert (merged in proc.stdout) == bool(extra)
         results[bool(extra)] = latest_test_metrics(work_dir)
     assert results[True]['mIoU'] == pytest.approx(results[False]['mIoU'],
                                                   abs=0.05)
