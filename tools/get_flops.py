@@ -34,7 +34,7 @@ def main(argv=None):
     for key, value in result.items():
         if key.endswith('flops'):
             print(f'{key}: {value / 1e9:.2f} GFLOPs')
-        elif key.endswith('params'):
+        elif 'params' in key:
             print(f'{key}: {value / 1e6:.2f}M')
         else:
             print(f'{key}: {value}')

@@ -2,28 +2,9 @@
 # DETR-style multi-scale crop augmentation: mmdet 3.x's ConvNeXt Mask R-CNN
 # 3x recipe (augmentation, warm-up, steps 27 and 33) with RepLKNet's AdamW
 # settings. Add --amp for mixed precision, as the mmdet recipe does.
-_base_ = ['./mask-rcnn_replknet31b_fpn_8xb2-1x_coco.py']
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomChoice',
-         transforms=[
-             [dict(type='RandomChoiceResize',
-                   scales=[(s, 1333) for s in range(480, 801, 32)],
-                   keep_ratio=True)],
-             [dict(type='RandomChoiceResize',
-                   scales=[(400, 1333), (500, 1333), (600, 1333)],
-                   keep_ratio=True),
-              dict(type='RandomCrop', crop_type='absolute_range',
-                   crop_size=(384, 600), allow_negative_crop=True),
-              dict(type='RandomChoiceResize',
-                   scales=[(s, 1333) for s in range(480, 801, 32)],
-                   keep_ratio=True)],
-         ]),
-    dict(type='PackDetInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+_base_ = ['./mask-rcnn_replknet31b_fpn_8xb2-1x_coco.py',
+          '../_base_/datasets/coco_ms-crop_pipeline.py']
+train_dataloader = dict(dataset=dict(pipeline=_base_.ms_crop_train_pipeline))
 max_epochs = 36
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [

@@ -8,11 +8,12 @@ counts them without).
 Detection: a detector's cost is not one number: a two-stage detector's RoI
 heads run once per proposal, so their FLOPs scale with how many proposals
 reach them. We count backbone, neck and dense head on one 3xHxW image, and
-the RoI head on a stated number of proposals (default 1000: mmdet's
-test-time RPN ``max_per_img``; the RoI mask head sees the first 100, as
-mmdet's tensor forward does). The paper's 965G for Cascade Mask R-CNN came
-from mmdet 2.x's counter, which saw fewer head ops; we do not reproduce it by
-fiat.
+the RoI heads as mmdet 2.x's ``forward_dummy`` did for the published
+numbers (RepLKNet, UniRepLKNet): every bbox head on a stated number of
+proposals (default 1000, mmdet's test-time RPN ``max_per_img``), every mask
+head on the first 100 of them. (mmdet 3.x's tensor forward runs a cascade's
+mask heads on all proposals, 3.6x the RoI FLOPs of the published
+convention at 1000; Mask R-CNN's on the first 100, as here.)
 """
 import torch
 import torch.nn as nn
@@ -21,6 +22,7 @@ from mmengine.analysis import FlopAnalyzer
 from mmrep.utils import build_model, task_of
 
 DEFAULT_PROPOSALS = 1000
+MASK_PROPOSALS = 100
 
 
 class _Call(nn.Module):
@@ -76,6 +78,22 @@ def count_segmentor(model, shape):
                 backbone_params=num_params(model.backbone), flops=flops)
 
 
+def roi_heads_forward(roi, feats, rois):
+    """The RoI heads' computation as mmdet 2.x's ``forward_dummy``: every
+    bbox head (each stage of a cascade) on all ``rois``, every mask head on
+    the first ``MASK_PROPOSALS``."""
+    stages = [(i, ) for i in range(roi.num_stages)] if hasattr(
+        roi, 'num_stages') else [()]
+    outputs = []
+    if roi.with_bbox:
+        outputs += [roi._bbox_forward(*stage, feats, rois)['cls_score']
+                    for stage in stages]
+    if roi.with_mask:
+        outputs += [roi._mask_forward(*stage, feats, rois[:MASK_PROPOSALS])
+                    ['mask_preds'] for stage in stages]
+    return tuple(outputs)
+
+
 @torch.no_grad()
 def count_detector(model, shape, num_proposals=DEFAULT_PROPOSALS):
     """Params and FLOPs of an mmdet detector at ``shape`` = (H, W).
@@ -84,8 +102,7 @@ def count_detector(model, shape, num_proposals=DEFAULT_PROPOSALS):
     neck, dense head: RPN or FCOS-like head, roi_head) and their sum
     ``flops``; ``num_proposals`` is recorded for two-stage models.
     """
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
+    from mmdet.structures.bbox import bbox2roi
     h, w = shape
     image = torch.rand(1, 3, h, w)
     result = dict(params=num_params(model),
@@ -99,13 +116,10 @@ def count_detector(model, shape, num_proposals=DEFAULT_PROPOSALS):
     result['dense_head_flops'], _ = count_flops(dense, lambda *x: dense(x),
                                                 *feats)
     if hasattr(model, 'roi_head'):
-        sample = DetDataSample(metainfo=dict(img_shape=(h, w),
-                                             ori_shape=(h, w)))
-        proposals = InstanceData(
-            bboxes=random_proposals(num_proposals, h, w))
+        rois = bbox2roi([random_proposals(num_proposals, h, w)])
         roi = model.roi_head
         result['roi_head_flops'], _ = count_flops(
-            roi, lambda *x: roi.forward(x, [proposals], [sample]), *feats)
+            roi, lambda *x: roi_heads_forward(roi, x, rois), *feats)
         result['num_proposals'] = num_proposals
     result['flops'] = sum(v for k, v in result.items()
                           if k.endswith('_flops'))

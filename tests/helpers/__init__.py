@@ -214,13 +214,48 @@ def tiny_backbone_arch(arch):
 
 
 def shrink_backbone(cfg):
-    """Replace the paper backbone by a tiny one of the same kind; keep every
-    other setting of the config (with_cp, drop_path, norms, heads' types)."""
+    """Replace the paper backbone by a tiny one of the same kind (RepLKNet
+    or UniRepLKNet); keep every other setting of the config (with_cp,
+    drop_path, norms, heads' types). Returns its output channels."""
     backbone = cfg.model.backbone
-    backbone.arch = tiny_backbone_arch(backbone.arch)
     backbone.init_cfg = None
     replace_sync_bn(cfg.model)
+    if backbone.type == 'UniRepLKNet':
+        from .unireplknet import TINY_UNI_ARCH  # imports this module
+        backbone.arch = dict(TINY_UNI_ARCH)
+        return TINY_UNI_ARCH['dims']
+    assert backbone.type == 'RepLKNet', backbone.type
+    backbone.arch = tiny_backbone_arch(backbone.arch)
     return TINY_ARCH['channels']
+
+
+def meta_params(cfg, without=()):
+    """Parameters of the config's model (built on the meta device: no
+    memory, no init), without the named top-level parts."""
+    cfg.model.backbone.init_cfg = None
+    with torch.device('meta'):
+        model = build(cfg)
+    total = sum(p.numel() for p in model.parameters())
+    return total - sum(p.numel() for name in without
+                       for p in getattr(model, name).parameters())
+
+
+def narrow_detector_heads(cfg, width=32):
+    """Narrow a two-stage detector's neck, RPN and RoI heads to ``width``
+    channels: the same parts and types, trained or counted in seconds."""
+    model = cfg.model
+    model.neck.out_channels = width
+    model.rpn_head.update(in_channels=width, feat_channels=width)
+    roi = model.roi_head
+    roi.bbox_roi_extractor.out_channels = width
+    roi.mask_roi_extractor.out_channels = width
+    bbox_heads = (roi.bbox_head if isinstance(roi.bbox_head, list)
+                  else [roi.bbox_head])
+    for head in bbox_heads:
+        head.update(in_channels=width, fc_out_channels=2 * width)
+        if head.get('num_shared_convs'):
+            head.conv_out_channels = width
+    roi.mask_head.update(in_channels=width, conv_out_channels=width)
 
 
 # --------------------------------------------------------------- training

@@ -2,9 +2,11 @@
 (``unireplknet.py`` of the UniRepLKNet repository), independently of
 mmrep's modules: state-dict keys and shapes, parameter counts, random
 'trained' weights."""
+import copy
+
 import torch
 
-from . import randomize_bn
+from . import meta_params, randomize_bn
 
 # One stage per kind of block: a 3x3 one, 13x13 ones (the paper's kernel),
 # a 7x7 one (the smallest dilated setting).
@@ -140,3 +142,18 @@ def randomize_unireplknet(model, seed=0):
         if name.endswith(('gamma', 'beta')):
             param.data = (torch.rand(param.shape, generator=gen) * 0.4 + 0.1)
     randomize_bn(model, seed)
+
+
+def deploy_params(cfg, without=()):
+    """Parameters of the config's model in the re-parameterized (deploy)
+    form, the form the official README counts; asserts that the training
+    form has exactly the official layout's extra parameters (dilated
+    branches, BNs, GRN's beta: what re-parameterization merges)."""
+    arch = cfg.model.backbone.arch
+    arch = official_arch(arch) if isinstance(arch, str) else arch
+    trained = meta_params(copy.deepcopy(cfg), without)
+    cfg.model.backbone.deploy = True
+    deployed = meta_params(cfg, without)
+    assert trained - deployed == (official_param_count(arch) -
+                                  official_param_count(arch, deploy=True))
+    return deployed

@@ -1,28 +1,46 @@
 """Every shipped detection config loads and builds; FCOS, Mask R-CNN and
 Cascade Mask R-CNN train a step and predict with real mmcv ops."""
 import os.path as osp
+import re
 
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from ..helpers import (build, config_id, configs, load, shrink_backbone,
+from ..helpers import (build, config_id, configs, load, meta_params,
+                       narrow_detector_heads, shrink_backbone,
                        train_step_updating_every_parameter)
+from ..helpers.unireplknet import (deploy_params, official_arch,
+                                   official_param_count)
 
 DET_CONFIGS = (configs('fcos') + configs('mask_rcnn') +
                configs('cascade_mask_rcnn'))
 CASCADE = ('cascade-mask-rcnn_replknet{}_fpn_4conv1fc-giou_8xb1-ms-crop-3x_'
            'coco.py')
-# Paper parameter counts (millions) of the models that have one.
+UNI_CASCADE = ('cascade-mask-rcnn_unireplknet-{}_fpn_4conv1fc-giou_8xb2-ms-'
+               'crop-3x_coco.py')
+# Paper parameter counts (millions) of the models that have one: the
+# RepLKNet paper, the UniRepLKNet official README.
 PAPER_PARAMS = {'fcos_replknet31b_fpn_8xb2-ms-640-800-2x_coco.py': 87,
                 CASCADE.format('31b'): 137,
                 CASCADE.format('31b-in22k'): 137,
                 CASCADE.format('31l-in22k'): 229,
-                CASCADE.format('xl'): 392}
-STEP_CONFIGS = [p for p in DET_CONFIGS if osp.basename(p) in (
+                CASCADE.format('xl'): 392,
+                UNI_CASCADE.format('t'): 89, UNI_CASCADE.format('s'): 113,
+                UNI_CASCADE.format('s-in22k'): 113,
+                UNI_CASCADE.format('b-in22k'): 155,
+                UNI_CASCADE.format('l-in22k'): 276,
+                UNI_CASCADE.format('xl-in22k'): 443}
+# Empty annotations and tiny images: one config per detector and family.
+EDGE_CONFIGS = [p for p in DET_CONFIGS if osp.basename(p) in (
     'fcos_replknet31b_fpn_8xb2-ms-640-800-2x_coco.py',
-    'mask-rcnn_replknet31b_fpn_8xb2-1x_coco.py', CASCADE.format('31b'))]
+    'mask-rcnn_replknet31b_fpn_8xb2-1x_coco.py', CASCADE.format('31b'),
+    UNI_CASCADE.format('t'))]
+# One training step and prediction: those and every other UniRepLKNet
+# config.
+STEP_CONFIGS = sorted(set(EDGE_CONFIGS) | {
+    p for p in DET_CONFIGS if 'unireplknet' in osp.basename(p)})
 
 
 def conv(cin, cout, k, groups=1, bias=True):
@@ -72,11 +90,16 @@ MASK_RCNN_31B = (replknet_params([31, 29, 27, 13], [2, 2, 18, 2],
 
 def expected_params(name):
     """(millions, relative tolerance): the paper's count, or (Mask R-CNN,
-    which the paper does not report) the count from the layer shapes."""
+    which neither paper reports) the count from the layer shapes."""
     if name in PAPER_PARAMS:
         return PAPER_PARAMS[name], 0.02
-    assert name.startswith('mask-rcnn_replknet31b_'), f'no count for {name}'
-    return MASK_RCNN_31B / 1e6, 0
+    if name.startswith('mask-rcnn_replknet31b_'):
+        return MASK_RCNN_31B / 1e6, 0
+    arch = re.match(r'mask-rcnn_unireplknet-([a-z]+)_fpn', name)
+    assert arch, f'no count for {name}'
+    arch = official_arch(arch.group(1).upper())
+    return (official_param_count(arch) +
+            mask_rcnn_head_params(arch['dims'])) / 1e6, 0
 
 
 @pytest.mark.parametrize('path', DET_CONFIGS, ids=config_id)
@@ -84,15 +107,22 @@ def test_paper_config_builds_with_the_expected_parameter_count(path):
     cfg = load(path)
     assert cfg.default_scope == 'mmdet'
     backbone = cfg.model.backbone
-    assert backbone.type == 'RepLKNet' and backbone.with_cp
-    assert backbone.norm_cfg.type == 'SyncBN'
+    assert backbone.type == ('UniRepLKNet' if 'unireplknet' in path
+                             else 'RepLKNet')
+    assert backbone.with_cp and backbone.norm_cfg.type == 'SyncBN'
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
-    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0
-    backbone.init_cfg = None
-    with torch.device('meta'):
-        model = build(cfg)
-    params = sum(p.numel() for p in model.parameters()) / 1e6
-    expected, tolerance = expected_params(osp.basename(path))
+    if backbone.type == 'RepLKNet':
+        assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0
+    else:  # the official rule: no decay on 1-D parameters and biases
+        assert cfg.optim_wrapper.constructor == (
+            'UniRepLKNetLayerDecayOptimizerConstructor')
+    name = osp.basename(path)
+    expected, tolerance = expected_params(name)
+    if name.startswith('cascade-mask-rcnn_unireplknet'):
+        # The official README counts the re-parameterized form.
+        params, tolerance = deploy_params(cfg) / 1e6, 0.01
+    else:
+        params = meta_params(cfg) / 1e6
     assert abs(params - expected) <= tolerance * expected, (params, expected)
 
 
@@ -114,9 +144,11 @@ def toy_batch(toy_coco, num=2):
     return pseudo_collate([dataset[i] for i in range(num)])
 
 
-def shrunk_model(path, allow_all_anchors=False):
+def shrunk_model(path, allow_all_anchors=False, narrow=False):
     cfg = load(path)
     cfg.model.neck.in_channels = shrink_backbone(cfg)
+    if narrow:
+        narrow_detector_heads(cfg)
     if allow_all_anchors and 'rpn' in cfg.model.get('train_cfg', {}):
         # The paper's cascade recipe keeps mmdet's allowed_border=0, which
         # refuses an image without one anchor fully inside (mmdet raises a
@@ -135,7 +167,10 @@ def train_step(cfg, model, data):
 @pytest.mark.parametrize('path', STEP_CONFIGS, ids=config_id)
 def test_train_step_and_prediction_with_a_shrunken_backbone(path, toy_coco):
     torch.manual_seed(0)
-    cfg, model = shrunk_model(path)
+    # Full-width heads for one config per detector and family; narrow ones
+    # (same parts) for the others, which differ from those in the backbone
+    # and optimizer only.
+    cfg, model = shrunk_model(path, narrow=path not in EDGE_CONFIGS)
     data = toy_batch(toy_coco)
     train_step(cfg, model, data)
     model.eval()
@@ -148,7 +183,7 @@ def test_train_step_and_prediction_with_a_shrunken_backbone(path, toy_coco):
         assert pred.masks.shape[1:] == data['inputs'][0].shape[1:]
 
 
-@pytest.mark.parametrize('path', STEP_CONFIGS, ids=config_id)
+@pytest.mark.parametrize('path', EDGE_CONFIGS, ids=config_id)
 def test_empty_annotations_and_images_smaller_than_the_stride(path, toy_coco):
     from mmengine.structures import InstanceData
     torch.manual_seed(0)

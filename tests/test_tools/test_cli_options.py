@@ -76,3 +76,21 @@ def test_only_rank_0_dumps_the_test_metrics(monkeypatch):
         assert ('after_test_epoch' in vars(hook)) == (rank == 1)
         if rank == 1:
             hook.after_test_epoch(runner, metrics={'mIoU': 1.})  # writes none
+
+
+@pytest.mark.parametrize('config', [c for c in CONFIGS if '/upernet/' not in c
+                                    and 'toy' not in c], ids=osp.basename)
+def test_detection_tta_builds_or_names_the_mask_head(config):
+    """mmdet 3.x's TTA merges boxes only: a mask model is refused with the
+    options that make it a box model, and builds with them."""
+    args = [config, 'model.pth', '--tta']
+    if '/fcos/' not in config:
+        with pytest.raises(ValueError, match='has a mask head'):
+            test_tool.build_cfg(test_tool.parse_args(args))
+        args += ['--cfg-options', 'model.roi_head.mask_head=None',
+                 'model.roi_head.mask_roi_extractor=None',
+                 'test_evaluator.metric=bbox']
+    cfg, task = test_tool.build_cfg(test_tool.parse_args(args))
+    assert task == 'det' and cfg.model.type == 'DetTTAModel'
+    assert cfg.model.module.backbone.type in ('RepLKNet', 'UniRepLKNet')
+    assert cfg.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'

@@ -4,7 +4,8 @@ from mmengine.config import Config
 
 from mmrep.analysis import count_model
 
-from ..helpers import ROOT, TOY_SEG, run_tool, shrink_backbone
+from ..helpers import (ROOT, TOY_SEG, narrow_detector_heads, run_tool,
+                       shrink_backbone)
 
 
 def test_upernet_31b_ade20k_params_and_flops_match_the_paper():
@@ -31,22 +32,43 @@ def test_fcos_31b_params_and_flops_match_the_paper():
     assert result['flops'] == sum(result[p] for p in parts)
 
 
+UNI_T = {
+    'upernet': 'upernet/upernet_unireplknet-t_8xb2-160k_ade20k-512x512.py',
+    'cascade': 'cascade_mask_rcnn/cascade-mask-rcnn_unireplknet-t_fpn_'
+               '4conv1fc-giou_8xb2-ms-crop-3x_coco.py'}
+
+
+def deployed(config):
+    cfg = Config.fromfile(f'{ROOT}/configs/{config}')
+    cfg.model.backbone.update(init_cfg=None, deploy=True)
+    return cfg
+
+
+def test_unireplknet_t_upernet_params_and_flops_match_the_paper():
+    result = count_model(deployed(UNI_T['upernet']), (512, 2048))
+    # mmengine's counter: 60.99M params (no aux head), 947.1G.
+    assert abs(result['params'] / 1e6 - 61) < 0.01 * 61, result
+    assert abs(result['flops'] / 1e9 - 946) < 0.01 * 946, result
+
+
+def test_unireplknet_t_cascade_params_and_flops_match_the_paper():
+    """The RoI heads as the published count: bbox heads on 1000 proposals,
+    mask heads on 100 (mmdet 2.x's forward_dummy)."""
+    result = count_model(deployed(UNI_T['cascade']), (800, 1280))
+    # mmengine's counter: 88.45M params, 748.1G (RoI heads 544.9G).
+    assert abs(result['params'] / 1e6 - 89) < 0.01 * 89, result
+    assert abs(result['flops'] / 1e9 - 749) < 0.01 * 749, result
+    assert abs(result['roi_head_flops'] / 1e9 - 544.9) < 0.1, result
+
+
 def narrow_cascade(width=32):
     """The cascade config with a tiny backbone and narrow neck and heads:
     the same parts, counted in seconds."""
     cfg = Config.fromfile(
         f'{ROOT}/configs/cascade_mask_rcnn/cascade-mask-rcnn_replknet31b_fpn_'
         '4conv1fc-giou_8xb1-ms-crop-3x_coco.py')
-    model = cfg.model
-    model.neck.update(in_channels=shrink_backbone(cfg), out_channels=width)
-    model.rpn_head.update(in_channels=width, feat_channels=width)
-    roi = model.roi_head
-    roi.bbox_roi_extractor.out_channels = width
-    roi.mask_roi_extractor.out_channels = width
-    for head in roi.bbox_head:
-        head.update(in_channels=width, conv_out_channels=width,
-                    fc_out_channels=2 * width)
-    roi.mask_head.update(in_channels=width, conv_out_channels=width)
+    cfg.model.neck.in_channels = shrink_backbone(cfg)
+    narrow_detector_heads(cfg, width)
     return cfg
 
 
