@@ -56,3 +56,36 @@ def test_installed_package_carries_configs_users_inherit(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     assert out.split()[0].startswith(str(target))
     assert out.split()[1:] == ['RepLKNet', '31B', '21', '0.0002']
+
+
+def unireplknet_models():
+    for folder in ('upernet', 'cascade_mask_rcnn', 'mask_rcnn'):
+        with open(osp.join(ROOT, 'configs', folder, 'metafile.yml')) as f:
+            for model in yaml.safe_load(f)['Models']:
+                if 'UniRepLKNet' in model['In Collection']:
+                    yield model
+
+
+def test_unireplknet_zoo_marks_the_papers_numbers_and_agrees_with_readme():
+    """Each row says whose its numbers are; the README's row of the same
+    config shows the same paper numbers."""
+    with open(osp.join(ROOT, 'README.md')) as f:
+        readme = f.read().splitlines()
+    models = list(unireplknet_models())
+    assert len(models) == 17
+    for model in models:
+        recipe = model['Metadata']['Recipe']
+        rows = [line for line in readme
+                if f'({model["Config"]})' in line]
+        assert len(rows) == 1, model['Config']
+        if 'Results' not in model:  # Mask R-CNN
+            assert recipe == 'not official (no official number exists)'
+            assert 'no official number' in rows[0]
+            continue
+        assert recipe.endswith("numbers: the paper's (official README)")
+        assert recipe.startswith('derived' if '-xl-in22k_8xb2-160k' in
+                                 model['Config'] else 'the official config')
+        metrics = list(model['Results'][0]['Metrics'].values())
+        meta = model['Metadata']
+        assert f'| {metrics[0]} / {metrics[1]} |' in rows[0], rows[0]
+        assert f'| {meta["Parameters"]} / {meta["FLOPs"]} |' in rows[0]
