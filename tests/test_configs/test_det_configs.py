@@ -203,3 +203,49 @@ def test_empty_annotations_and_images_smaller_than_the_stride(path, toy_coco):
         labels=gt.labels[:1],
         masks=gt.masks[:1].crop(torch.tensor([0, 0, 24, 20]).numpy()))
     train_step(cfg, model, data)
+
+
+def test_the_official_ema_averages_the_weights_as_mmdet_2x(toy_coco):
+    """The S IN-22K, B, L and XL configs' EMAHook (the official
+    ExpMomentumEMAHook): after one step, every averaged tensor (buffers
+    included) is lerp(before, after, w), w = (1 - m) * exp(-(1 + n) / 2000)
+    + m with m = 1e-4 at update n, as mmdet 2.x's hook computes it."""
+    import math
+    import types
+
+    from mmengine.registry import HOOKS
+    path = [p for p in DET_CONFIGS
+            if osp.basename(p) == UNI_CASCADE.format('s-in22k')][0]
+    torch.manual_seed(0)
+    cfg, model = shrunk_model(path, narrow=True)
+    runner = types.SimpleNamespace(model=model, iter=0, epoch=0)
+    hooks = []
+    for _ in range(2):
+        hook_cfg = dict(cfg.custom_hooks[0])
+        hook_cfg.pop('priority')  # taken by Runner.register_hook
+        hooks.append(HOOKS.build(hook_cfg))
+        hooks[-1].before_run(runner)
+        hooks[-1].after_train_iter(runner, 0)  # the first update copies
+    before = {k: v.clone() for k, v in model.state_dict().items()
+              if v.is_floating_point()}
+    train_step(cfg, model, toy_batch(toy_coco))
+    after = model.state_dict()
+    moved = [k for k in before if not torch.equal(before[k], after[k])]
+    assert any('running_mean' in k for k in moved)
+    early, late = hooks
+    late.ema_model.steps.fill_(10**5)  # exp(-50): w is the momentum itself
+    for hook in hooks:
+        hook.after_train_iter(runner, 1)
+    # Update 1: w = (1 - m) * exp(-2 / 2000) + m, every moved tensor.
+    weight = (1 - 1e-4) * math.exp(-2 / 2000) + 1e-4
+    averaged = early.ema_model.module.state_dict()
+    for key in moved:
+        torch.testing.assert_close(
+            averaged[key], torch.lerp(before[key], after[key], weight),
+            msg=key)
+    # Late: w = m = 1e-4, read off the BN statistics (which move most).
+    averaged = late.ema_model.module.state_dict()
+    for key in (k for k in moved if 'running_mean' in k):
+        step = after[key] - before[key]
+        w = ((averaged[key] - before[key]) * step).sum() / (step**2).sum()
+        assert abs(w / 1e-4 - 1) < 0.05, (key, w)
