@@ -69,6 +69,7 @@ DET = {
     dict(CASCADE, drop_path=0.5),
 }
 
+
 # UniRepLKNet UperNet, ADE20K: 8 GPUs x 2 images, 160k iterations, warm-up
 # 1500, AdamW 1e-4 / wd 0.05 with layer-wise lr decay, evaluation and
 # checkpoints every 4000 iterations, whole-image test.

@@ -33,8 +33,10 @@ def test_paper_config_builds_its_model(path):
     assert model.decode_head.in_channels == model.backbone.channels
 
 
-@pytest.mark.parametrize('path', [p for p in SEG_CONFIGS if 'unireplknet' in p],
-                         ids=config_id)
+UNI_SEG_CONFIGS = [p for p in SEG_CONFIGS if 'unireplknet' in p]
+
+
+@pytest.mark.parametrize('path', UNI_SEG_CONFIGS, ids=config_id)
 def test_unireplknet_parameters_match_the_paper(path):
     paper = UNI_PAPER_PARAMS[re.match(r'upernet_unireplknet-([\w-]+?)_8xb2',
                                       osp.basename(path)).group(1)]
@@ -90,8 +92,8 @@ def odd_sized_ade_image(root, h=61, w=97):
 
 
 @pytest.mark.parametrize('path', TTA_CONFIGS, ids=config_id)
-def test_tta_runs_the_config_pipeline_with_a_shrunken_backbone(path,
-                                                              tmp_path):
+def test_tta_runs_the_config_pipeline_with_a_shrunken_backbone(
+        path, tmp_path):
     """--tta's model and pipeline, as tools/test.py builds them, on one
     61x97 image: 12 views (6 scales x flip), each resized to a multiple of
     32, merged into one map of the image's size."""

@@ -12,5 +12,6 @@ unireplknet = dict(
     with_cp=True,
     # Your copy of the official ImageNet weights; override with
     # --cfg-options model.backbone.init_cfg.checkpoint=PATH
-    init_cfg=dict(type='Pretrained',
-                  checkpoint='checkpoints/unireplknet_s_in1k_224_acc83.91.pth'))
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint='checkpoints/unireplknet_s_in1k_224_acc83.91.pth'))
