@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmrep.analysis.complexity import num_params
 from mmrep.models import RepLKNet
 from mmrep.utils import replace_sync_bn
 
@@ -235,9 +236,8 @@ def meta_params(cfg, without=()):
     cfg.model.backbone.init_cfg = None
     with torch.device('meta'):
         model = build(cfg)
-    total = sum(p.numel() for p in model.parameters())
-    return total - sum(p.numel() for name in without
-                       for p in getattr(model, name).parameters())
+    return num_params(model) - sum(num_params(getattr(model, name))
+                                   for name in without)
 
 
 def narrow_detector_heads(cfg, width=32):

@@ -1,8 +1,11 @@
-# The DETR-style multi-scale crop augmentation of the ConvNeXt / Swin /
-# RepLKNet / UniRepLKNet 3x COCO recipes (mmdet's ConvNeXt 3x configs), as a
-# variable that no mmdet base sets, so that a config can take it next to its
-# own base: train_dataloader = dict(dataset=dict(
-#     pipeline=_base_.ms_crop_train_pipeline))
+# mmdet's ConvNeXt Mask R-CNN 3x recipe (the DETR-style multi-scale crop
+# augmentation, 36 epochs, linear warm-up 1000 iterations, steps 27 and 33)
+# as variables that no mmdet base sets, so that a Mask R-CNN 1x config's
+# 3x child can take them next to its own base:
+#   train_dataloader = dict(dataset=dict(
+#       pipeline=_base_.ms_crop_train_pipeline))
+#   train_cfg = dict(max_epochs=_base_.epochs_3x)
+#   param_scheduler = _base_.param_scheduler_3x
 multi_scale = [(s, 1333) for s in range(480, 801, 32)]
 ms_crop_train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -21,4 +24,11 @@ ms_crop_train_pipeline = [
                    keep_ratio=True)],
          ]),
     dict(type='PackDetInputs'),
+]
+epochs_3x = 36
+param_scheduler_3x = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+         end=1000),
+    dict(type='MultiStepLR', begin=0, end=epochs_3x, by_epoch=True,
+         milestones=[27, 33], gamma=0.1),
 ]
