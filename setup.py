@@ -4,16 +4,16 @@ import os.path as osp
 from setuptools import find_packages, setup
 
 
-def version():
+def versions():
     scope = {}
     with open(osp.join(osp.dirname(__file__), 'mmrep', 'version.py')) as f:
         exec(f.read(), scope)
-    return scope['__version__']
+    return scope
 
 
 setup(
     name='mmrep',
-    version=version(),
+    version=versions()['__version__'],
     description='RepLKNet (CVPR 2022) backbones for MMSegmentation 1.x and '
     'MMDetection 3.x',
     long_description=open('README.md').read() if osp.exists('README.md')
@@ -25,7 +25,7 @@ setup(
     # installed users can inherit them as 'mmrep::upernet/...'.
     include_package_data=True,
     python_requires='>=3.8',
-    install_requires=['mmengine>=0.10.0', 'mmcv>=2.0.0,<2.2.0', 'torch>=2.1'],
+    install_requires=['mmengine>=0.10.0', 'mmcv>=2.0.0,<2.2.0', f'torch>={versions()["MIN_TORCH"]}'],
     extras_require=dict(seg=['mmsegmentation>=1.2.0', 'ftfy', 'regex'],
                         det=['mmdet>=3.3.0', 'pycocotools']),
     zip_safe=False)

@@ -8,6 +8,12 @@ and configs anywhere can inherit mmrep's, e.g.
 """
 import warnings
 
+import torch
+
+from .version import __version__, check_torch
+
+check_torch(torch.__version__)  # before anything that needs a newer torch
+
 # Before anything imports mmengine: it and the OpenMMLab packages import the
 # deprecated pkg_resources (one warning per importer), and mmengine's DDP
 # wrapper passes the broadcast_buffers it defaults to; neither is the user's
@@ -18,7 +24,6 @@ warnings.filterwarnings('ignore', '`broadcast_buffers` is deprecated')
 from . import engine, models  # noqa: E402,F401  (registers modules)
 from .checkpoint import allow_checkpoint_types  # noqa: E402
 from .registry import register_config_scope  # noqa: E402
-from .version import __version__  # noqa: E402
 
 register_config_scope()
 allow_checkpoint_types()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .safe_types import needs_newer_torch
 from .sources import open_checkpoint
 
 # Keys of the official ImageNet classifiers that a backbone does not have.
@@ -42,9 +43,21 @@ def read_checkpoint(path):
         return torch.load(source, map_location='cpu', weights_only=True)
     except Exception as err:  # torch raises several types for a bad file
         if 'WeightsUnpickler error' in str(err):
-            refused = re.search(r'GLOBAL ([\w.]+)', str(err))
+            # 'GLOBAL m.name was not an allowed global' (torch >= 2.4),
+            # 'Unsupported class m.name' (older)
+            refused = re.search(r'(?:GLOBAL|Unsupported class) ([\w.]+)',
+                                str(err))
             what = (f'a pickled {refused.group(1)}' if refused else
                     'pickled data')
+            newer = refused and needs_newer_torch(refused.group(1))
+            if newer:
+                raise CheckpointError(
+                    f'checkpoint file {path!r} holds {what}, which torch '
+                    f'{torch.__version__} cannot read weights-only; reading '
+                    f'it needs {newer}. Upgrade torch, or convert the file '
+                    f'once where torch is newer (tools/convert_checkpoint.py '
+                    f'writes the weights alone, which every torch reads)'
+                ) from err
             raise CheckpointError(
                 f'checkpoint file {path!r} holds {what}, which mmrep does '
                 f'not unpickle (only tensors and a few harmless types are '

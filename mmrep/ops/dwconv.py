@@ -21,14 +21,14 @@ when the graph runs. Inside tracing, scripting, ONNX export and
 ``torch.export``, 'auto' runs PyTorch's convolution: it is the one those
 tools understand, and timing there would measure nothing real. Under
 ``torch.autocast`` every implementation computes in the autocast dtype, as
-``F.conv2d`` does.
+``F.conv2d`` does. What older torch releases lose: ``compat.py``.
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from . import custom_op  # noqa: F401 (registers torch.ops.mmrep)
+from . import compat, custom_op
 from .implementations import IMPLEMENTATIONS, needs_grad
+from .kernels import pytorch_conv
 
 IMPLS = ('auto', ) + tuple(IMPLEMENTATIONS)
 MIN_KERNEL, MAX_KERNEL = 3, 63
@@ -57,21 +57,16 @@ def _check_tensors(x, weight):
                          f'{x.shape[1]} input channels or is not square')
 
 
-def _exporting():
-    """Inside a tracer, scripting, ONNX export or ``torch.export``: tools
-    that must see PyTorch's convolution, and where timing would measure
-    nothing real. (Plain ``torch.compile`` keeps the custom operator.)"""
-    if torch.compiler.is_compiling():
-        return torch.compiler.is_exporting()
+def _auto_is_pytorch():
+    """Whether 'auto' runs PyTorch's convolution here: inside a tracer,
+    scripting, ONNX export or ``torch.export``, tools that must see it and
+    where timing would measure nothing real. (Plain ``torch.compile`` keeps
+    the custom operator; a torch without custom operators compiles
+    PyTorch's convolution.)"""
+    if compat.is_compiling():
+        return not compat.HAS_CUSTOM_OP or compat.is_exporting()
     return (torch.jit.is_tracing() or torch.jit.is_scripting()
             or torch.onnx.is_in_onnx_export())
-
-
-def _autocast_dtype(device_type):
-    """The autocast dtype for this device type, or None when it is off."""
-    if not torch.is_autocast_enabled(device_type):
-        return None
-    return torch.get_autocast_dtype(device_type)
 
 
 def depthwise_conv2d(x, weight, bias=None, impl='auto'):
@@ -89,20 +84,20 @@ def depthwise_conv2d(x, weight, bias=None, impl='auto'):
     check_impl(impl)
     _check_tensors(x, weight)
     check_kernel_size(weight.shape[-1], 'kernel size')
+    compat.note_fallbacks()
     return _run(x, weight, bias, impl)
 
 
 def _run(x, weight, bias, impl):
     """``depthwise_conv2d`` once its arguments are known to be valid."""
-    dtype = _autocast_dtype(x.device.type)
+    dtype = compat.autocast_dtype(x.device.type)
     if dtype is not None:  # compute in the autocast dtype, as F.conv2d does
         x, weight = x.to(dtype), weight.to(dtype)
         bias = bias.to(dtype) if bias is not None else None
-    if impl == 'torch' or (impl == 'auto' and _exporting()):
-        return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
-                        groups=x.shape[1])
-    return torch.ops.mmrep.depthwise_conv2d(x, weight, bias, impl,
-                                            needs_grad(x, weight, bias))
+    if impl == 'torch' or (impl == 'auto' and _auto_is_pytorch()):
+        return pytorch_conv(x, weight, bias)
+    return custom_op.depthwise_conv2d(x, weight, bias, impl,
+                                      needs_grad(x, weight, bias))
 
 
 class LargeKernelDWConv2d(nn.Conv2d):
@@ -122,6 +117,7 @@ class LargeKernelDWConv2d(nn.Conv2d):
         # checked here, once: the forward only checks its input
         check_impl(impl)
         check_kernel_size(kernel_size)
+        compat.note_fallbacks()
         super().__init__(channels, channels, kernel_size,
                          padding=kernel_size // 2, groups=channels, bias=bias)
         self.impl = impl

@@ -3,10 +3,10 @@ among, and the rules for running each."""
 import os
 
 import torch
-import torch.nn.functional as F
 
+from .compat import float32_products
 from .dispatch import Dispatcher
-from .kernels import Kernels
+from .kernels import Kernels, pytorch_conv
 from .matmul_dwconv import DENSE, ROWS, dense_fits
 
 DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -18,6 +18,15 @@ def triton_available():
     except ImportError:
         return False
     return True
+
+
+def triton_interpreter_available():
+    """Whether the installed Triton can run the kernels on the CPU under
+    ``TRITON_INTERPRET=1`` (its interpreter; Triton < 3.0 has none)."""
+    if not triton_available():
+        return False
+    import importlib.util
+    return importlib.util.find_spec('triton.runtime.interpreter') is not None
 
 
 def _interpreting():
@@ -32,8 +41,7 @@ class TorchKernels(Kernels):
         pass
 
     def forward(self, x, weight, bias=None):
-        return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2,
-                        groups=x.shape[1])
+        return pytorch_conv(x, weight, bias)
 
     def backward(self, grad_out, x, weight, needs=(True, True)):
         p = weight.shape[-1] // 2
@@ -54,8 +62,8 @@ def _triton_part(part):
 
 IMPLEMENTATIONS = {
     'torch': TorchKernels(),
-    'rows': ROWS,
-    'dense': DENSE,
+    'rows': float32_products(ROWS),
+    'dense': float32_products(DENSE),
     'triton': Kernels(_triton_part('conv'), _triton_part('grad_input'),
                       _triton_part('grad_weight')),
 }
@@ -81,9 +89,11 @@ def check_usable(impl, x):
     if impl == 'triton':
         if not triton_available():
             raise RuntimeError("impl='triton' needs the triton package")
-        if not (x.is_cuda or _interpreting()):
+        if not x.is_cuda and not (_interpreting()
+                                  and triton_interpreter_available()):
             raise RuntimeError("impl='triton' runs on CUDA tensors (or on the"
-                               " CPU with TRITON_INTERPRET=1)")
+                               " CPU with TRITON_INTERPRET=1 and a Triton "
+                               "that has an interpreter, >= 3.0)")
     if impl == 'dense' and not dense_fits(*x.shape[1:]):
         raise ValueError(f"impl='dense': the (HW x HW) matrix per channel of "
                          f'a {tuple(x.shape)} input exceeds '

@@ -3,13 +3,16 @@ RepLKNet, random 'trained' weights, the shipped configs and their shrunken
 forms, and the check that a training step updates every parameter it
 trains."""
 import argparse
+import contextlib
 import glob
+import os
 import os.path as osp
 import socket
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
@@ -17,6 +20,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.analysis.complexity import num_params
 from mmrep.models import RepLKNet
+from mmrep.ops import triton_interpreter_available
 from mmrep.utils import replace_sync_bn
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -24,6 +28,16 @@ TINY_ARCH = dict(large_kernel_sizes=[7, 7, 5, 5], layers=[1, 1, 1, 1],
                  channels=[8, 16, 32, 64], small_kernel=3, dw_ratio=1)
 TOY_SEG = f'{ROOT}/configs/upernet/replknet-tiny_toy-ade.py'
 TOY_DET = f'{ROOT}/configs/mask_rcnn/replknet-tiny_toy-coco.py'
+
+# The Triton kernels run on a GPU, or on the CPU in Triton's interpreter
+# (TRITON_INTERPRET=1, set by tests/conftest.py without a GPU), which
+# Triton < 3.0 (torch 2.1's) does not have.
+needs_triton = pytest.mark.skipif(
+    not torch.cuda.is_available() and not (
+        os.environ.get('TRITON_INTERPRET') == '1'
+        and triton_interpreter_available()),
+    reason='no GPU, and no Triton with a CPU interpreter under '
+    'TRITON_INTERPRET=1')
 
 
 # ------------------------------------------------------------- processes
@@ -114,6 +128,26 @@ def assert_loaded(model, weights):
     own = model.state_dict()
     for key, value in weights.items():
         torch.testing.assert_close(own[key], value, msg=key)
+
+
+# Files holding numpy scalars or an argparse.Namespace (the official
+# training script's, mmcv 1.x downstream ones) are read weights-only from
+# torch 2.4 (add_safe_globals); an older torch refuses them, naming it.
+READS_SAFE_TYPES = hasattr(torch.serialization, 'add_safe_globals')
+NEEDS_TORCH_2_4 = (r'needs torch >= 2\.4 '
+                   r'\(torch\.serialization\.add_safe_globals\)')
+
+
+@contextlib.contextmanager
+def read_or_refused_by_old_torch():
+    """The block reads such a file: on a torch that cannot, it must stop at
+    mmrep's refusal naming the torch it needs."""
+    if READS_SAFE_TYPES:
+        yield
+        return
+    from mmrep.checkpoint import CheckpointError
+    with pytest.raises(CheckpointError, match=NEEDS_TORCH_2_4):
+        yield
 
 
 def training_script_checkpoint(path, model, ema):

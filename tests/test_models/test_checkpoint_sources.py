@@ -3,18 +3,23 @@ written, from a URL, and through init_cfg lists."""
 import argparse
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
+from mmengine.logging import MessageHub
 
 from mmrep.checkpoint import CheckpointError, read_checkpoint
 from mmrep.models import RepLKNet
 
-from ..helpers import (TINY_ARCH, assert_loaded, build_loaded,
+from ..helpers import (NEEDS_TORCH_2_4, READS_SAFE_TYPES, TINY_ARCH,
+                       assert_loaded, build_loaded,
                        mmcv1_downstream_checkpoint, official_imagenet,
-                       random_weights, run_tool, training_script_checkpoint)
+                       random_weights, read_or_refused_by_old_torch, run_tool,
+                       training_script_checkpoint)
 
 
 def test_training_script_file_gives_model_or_ema_weights(tmp_path):
@@ -25,15 +30,16 @@ def test_training_script_file_gives_model_or_ema_weights(tmp_path):
     path = tmp_path / 'checkpoint-best.pth'
     training_script_checkpoint(path, official_imagenet(model),
                                official_imagenet(ema))
-    assert_loaded(build_loaded(path), model)
-    loaded = RepLKNet(arch=TINY_ARCH, init_cfg=dict(
-        type='Pretrained', checkpoint=str(path), model_key='model_ema'))
-    loaded.init_weights()
-    assert_loaded(loaded, ema)
-    with pytest.raises(CheckpointError, match="no weights under 'ema'"):
-        RepLKNet(arch=TINY_ARCH, init_cfg=dict(
-            type='Pretrained', checkpoint=str(path),
-            model_key='ema')).init_weights()
+    with read_or_refused_by_old_torch():
+        assert_loaded(build_loaded(path), model)
+        loaded = RepLKNet(arch=TINY_ARCH, init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), model_key='model_ema'))
+        loaded.init_weights()
+        assert_loaded(loaded, ema)
+        with pytest.raises(CheckpointError, match="no weights under 'ema'"):
+            RepLKNet(arch=TINY_ARCH, init_cfg=dict(
+                type='Pretrained', checkpoint=str(path),
+                model_key='ema')).init_weights()
 
 
 def test_training_script_file_converts_with_its_ema(tmp_path):
@@ -43,8 +49,13 @@ def test_training_script_file_converts_with_its_ema(tmp_path):
     training_script_checkpoint(src, official_imagenet(model),
                                official_imagenet(ema))
     dst = tmp_path / 'ema.pth'
-    run_tool('tools/convert_checkpoint.py', str(src), str(dst),
-             '--model-key', 'model_ema')
+    proc = run_tool('tools/convert_checkpoint.py', str(src), str(dst),
+                    '--model-key', 'model_ema', check=False)
+    if not READS_SAFE_TYPES:  # refused, naming the torch that reads it
+        assert proc.returncode == 1 and not dst.exists()
+        assert re.search(NEEDS_TORCH_2_4, proc.stdout), proc.stdout
+        return
+    assert proc.returncode == 0, proc.stdout
     assert_loaded(build_loaded(dst), ema)
 
 
@@ -52,26 +63,61 @@ def test_mmcv1_downstream_file_loads_its_backbone(tmp_path):
     weights = random_weights()
     path = tmp_path / 'upernet_official.pth'
     mmcv1_downstream_checkpoint(path, weights)
-    assert_loaded(build_loaded(path), weights)
-    assert read_checkpoint(path)['meta']['hook_msgs']['best_score'] == 0.4991
+    with read_or_refused_by_old_torch():
+        assert_loaded(build_loaded(path), weights)
+        assert read_checkpoint(path)['meta']['hook_msgs']['best_score'] == \
+            0.4991
 
 
 def test_allowed_types_take_effect_when_mmrep_is_imported(tmp_path):
     """mmseg's and mmdet's tools load checkpoints with torch's own
-    weights-only default; importing mmrep (custom_imports) is enough."""
+    weights-only default; importing mmrep (custom_imports) is enough where
+    torch has an allow-list (>= 2.4), and changes nothing where it has
+    none."""
     path = tmp_path / 'upernet_official.pth'
     mmcv1_downstream_checkpoint(path, random_weights())
     args = tmp_path / 'args.pth'
     torch.save({'args': argparse.Namespace(lr=1.0)}, args)
     code = ('import sys, torch\n'
             'def load(p): return torch.load(p, weights_only=True)\n'
-            'try:\n    load(sys.argv[1]); sys.exit("read before import")\n'
-            'except Exception: pass\n'
+            'def read(p, key):\n'
+            '    try:\n        return type(load(p)[key]).__name__\n'
+            '    except Exception as e:\n'
+            '        return type(e).__name__\n'
+            'print(read(sys.argv[1], "meta"), read(sys.argv[2], "args"))\n'
             'import mmrep\n'
-            'print(load(sys.argv[1])["meta"]["seed"], load(sys.argv[2])["args"])\n')
+            'print(read(sys.argv[1], "meta"), read(sys.argv[2], "args"))\n')
     out = subprocess.run([sys.executable, '-c', code, str(path), str(args)],
                          capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ['0', 'Namespace(lr=1.0)']
+    before, after = out.stdout.splitlines()
+    assert before == 'UnpicklingError UnpicklingError'
+    assert after == ('dict Namespace' if READS_SAFE_TYPES else before)
+
+
+@pytest.mark.skipif(not READS_SAFE_TYPES,
+                    reason='torch < 2.4 has no weights-only allow-list')
+def test_import_keeps_the_users_own_allow_list_working(tmp_path):
+    """A user's own allowed globals still load after importing mmrep, and
+    an unknown global is still refused by torch (on every torch from 2.4:
+    mmrep registers only what that torch's add_safe_globals takes)."""
+    path = tmp_path / 'score.pth'
+    torch.save([np.float64(0.5)], path)
+    other = tmp_path / 'other.pth'
+    torch.save([pathlib.PurePosixPath('/x')], other)
+    code = ('import sys, numpy as np, torch\n'
+            'from mmrep.checkpoint.safe_types import _numpy_globals\n'
+            'torch.serialization.add_safe_globals(_numpy_globals())\n'
+            'def load(p):\n'
+            '    try:\n'
+            '        return str(float(torch.load(p, weights_only=True)[0]))\n'
+            '    except Exception as e:\n'
+            '        return type(e).__name__\n'
+            'print(load(sys.argv[1]), load(sys.argv[2]))\n'
+            'import mmrep\n'
+            'print(load(sys.argv[1]), load(sys.argv[2]))\n')
+    out = subprocess.run([sys.executable, '-c', code, str(path), str(other)],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ['0.5 UnpicklingError'] * 2, out.stdout
 
 
 def test_other_pickled_types_are_refused_by_name(tmp_path):
@@ -81,6 +127,26 @@ def test_other_pickled_types_are_refused_by_name(tmp_path):
     with pytest.raises(CheckpointError,
                        match=r'pickled pathlib\.PurePosixPath'):
         build_loaded(path)
+
+
+def test_mmengine_resume_state_reads_or_names_the_torch_it_needs(tmp_path):
+    """mmengine's message hub pickles getattr(HistoryBuffer, 'mean'): read
+    from torch 2.6 (the release's number is the independent oracle here),
+    refused naming the torch that reads it before."""
+    hub = MessageHub.get_instance('resume-state-test')
+    hub.update_scalar('train/loss', 0.25)
+    path = tmp_path / 'iter_1.pth'
+    torch.save({'message_hub': hub.state_dict(),
+                'state_dict': random_weights()}, path)
+    release = tuple(map(int, torch.__version__.split('.')[:2]))
+    if release >= (2, 6):
+        logs = read_checkpoint(path)['message_hub']['log_scalars']
+        assert logs['train/loss'].mean() == 0.25
+        return
+    needs = (r'needs torch >= 2\.6 \(add_safe_globals of a \(function, '
+             r'name\) pair\)' if release >= (2, 4) else NEEDS_TORCH_2_4)
+    with pytest.raises(CheckpointError, match=needs):
+        read_checkpoint(path)
 
 
 def test_url_checkpoint_is_downloaded_once_into_the_cache(

@@ -6,6 +6,7 @@ import mmrep  # noqa: F401
 from ..helpers import TINY_ARCH
 
 
+@pytest.mark.downstream
 @pytest.mark.parametrize('scope', ['mmseg', 'mmdet'])
 def test_plain_type_builds_in_downstream_scopes(scope):
     init_default_scope(scope)

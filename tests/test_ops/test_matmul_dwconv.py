@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from mmrep.ops import depthwise_conv2d
 from mmrep.ops.matmul_dwconv import block_width
 
+from ..helpers import needs_triton
+
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 1e-2}
 # (N, C, H, W, K, bias, channels_last): K in {3, 7, 13, 27, 31}, maps
@@ -71,7 +73,8 @@ def implementation_cases():
                 if impl == 'triton' and DEVICE == 'cpu' and case[4] >= 27 \
                         and (low or case[3] > 100):
                     continue
-                yield case, dtype, impl
+                marks = needs_triton if impl == 'triton' else ()
+                yield pytest.param(case, dtype, impl, marks=marks)
 
 
 @pytest.mark.parametrize('case, dtype, impl', list(implementation_cases()),

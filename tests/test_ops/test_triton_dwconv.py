@@ -1,8 +1,6 @@
 """What is particular to the Triton kernels (their accuracy against float64
 is in test_matmul_dwconv.py); on the CPU they run under TRITON_INTERPRET=1,
 set in tests/conftest.py."""
-import os
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,7 +9,7 @@ from mmrep.models import RepLKNet
 from mmrep.ops import LargeKernelDWConv2d, depthwise_conv2d
 from mmrep.ops import triton_dwconv
 
-from ..helpers import TINY_ARCH
+from ..helpers import TINY_ARCH, needs_triton
 
 ON_GPU = torch.cuda.is_available()
 DEVICE = 'cuda' if ON_GPU else 'cpu'
@@ -19,9 +17,7 @@ DEVICE = 'cuda' if ON_GPU else 'cpu'
 SHAPES = [(2, 3, 9, 11, 7), (1, 2, 5, 4, 9), (2, 2, 3, 3, 3),
           (1, 3, 7, 13, 5), (1, 1, 6, 5, 13)]
 
-pytestmark = pytest.mark.skipif(
-    not ON_GPU and os.environ.get('TRITON_INTERPRET') != '1',
-    reason='no GPU and TRITON_INTERPRET is not 1')
+pytestmark = needs_triton
 
 
 def rel_err(value, reference):

@@ -1,0 +1,129 @@
+"""What the installed torch offers the op, detected by feature (never by
+version string), and the best path each older release has.
+
+mmrep runs on torch >= 2.1 (``mmrep/version.py``). A release without one
+of these features loses what :data:`FALLBACKS` says, logged once per
+process (:func:`note_fallbacks`) with the torch and the feature; numbers
+never change:
+
+* ``torch.library.custom_op`` (2.4): the fast implementations run as an
+  autograd Function (the same kernels, forward and backward) in eager mode;
+  under ``torch.compile``, 'auto' is PyTorch's convolution, compiled into
+  the graph, and a named fast implementation runs between compiled graphs.
+* ``torch.get_autocast_dtype`` (2.4): the older per-device autocast queries
+  are asked instead (same answer).
+* ``torch.compiler.is_exporting`` (2.7): under Dynamo, ``torch.export`` cannot be told from ``torch.compile``, so 'auto'
+  keeps the custom operator and an exported graph holds
+  ``mmrep::depthwise_conv2d`` (``impl='torch'`` exports PyTorch's
+  convolution).
+* float16 matrix products on the CPU (2.4): 'rows' and 'dense' multiply
+  float16 CPU tensors in float32 (:func:`float32_products`).
+"""
+import torch
+from mmengine.logging import print_log
+
+HAS_CUSTOM_OP = hasattr(torch.library, 'custom_op')
+HAS_AUTOCAST_DTYPE = hasattr(torch, 'get_autocast_dtype')
+HAS_IS_EXPORTING = hasattr(torch.compiler, 'is_exporting')
+
+
+def _cpu_half_gemm():
+    try:
+        one = torch.ones(1, 1, 1, dtype=torch.float16)
+        torch.bmm(one, one)
+    except RuntimeError:  # "not implemented for 'Half'"
+        return False
+    return True
+
+
+HAS_CPU_HALF_GEMM = _cpu_half_gemm()
+
+# (feature, the torch that added it, what mmrep does without it)
+FALLBACKS = [f for f, present in (
+    (('torch.library.custom_op', '2.4',
+      "the fast large-kernel implementations run as an autograd Function "
+      "(eager speed and numbers unchanged); under torch.compile 'auto' "
+      "compiles PyTorch's convolution, and a named implementation runs "
+      "between the compiled graphs"), HAS_CUSTOM_OP),
+    (('torch.get_autocast_dtype', '2.4',
+      'the per-device autocast queries are used (same answer)'),
+     HAS_AUTOCAST_DTYPE),
+    (('torch.compiler.is_exporting', '2.7',
+      "torch.export keeps 'auto' large-kernel convolutions as "
+      "mmrep::depthwise_conv2d nodes (impl='torch' exports PyTorch's "
+      'convolution)'), HAS_IS_EXPORTING or not HAS_CUSTOM_OP),
+    (('float16 matrix products on the CPU', '2.4',
+      "'rows' and 'dense' multiply float16 CPU tensors in float32 and round "
+      'the results to float16'), HAS_CPU_HALF_GEMM),
+) if not present]
+_noted = []
+
+
+def note_fallbacks():
+    """Log, once per process, what this torch lacks and what mmrep does
+    instead (outside compiled code, where logging would break a graph)."""
+    if _noted or is_compiling():
+        return
+    _noted.append(True)
+    for feature, since, instead in FALLBACKS:
+        print_log(f'torch {torch.__version__} has no {feature} (torch >= '
+                  f'{since}): {instead}', logger='current')
+
+
+def autocast_dtype(device_type):
+    """The autocast dtype for this device type, or None when it is off."""
+    if HAS_AUTOCAST_DTYPE:
+        if not torch.is_autocast_enabled(device_type):
+            return None
+        return torch.get_autocast_dtype(device_type)
+    if device_type == 'cpu':
+        if not torch.is_autocast_cpu_enabled():
+            return None
+        return torch.get_autocast_cpu_dtype()
+    if device_type == 'cuda' and torch.is_autocast_enabled():
+        return torch.get_autocast_gpu_dtype()
+    return None
+
+
+def is_compiling():
+    """Whether TorchDynamo is tracing the caller."""
+    if hasattr(torch.compiler, 'is_compiling'):  # torch >= 2.3
+        return torch.compiler.is_compiling()
+    return torch._dynamo.is_compiling()
+
+
+def is_exporting():
+    """Whether Dynamo traces the caller for ``torch.export`` (False where
+    this torch's Dynamo cannot tell)."""
+    return HAS_IS_EXPORTING and torch.compiler.is_exporting()
+
+
+class Float32Products:
+    """``kernels`` (a :class:`~mmrep.ops.kernels.Kernels`) with float16 CPU
+    tensors cast to float32 and the results back, for a torch without
+    float16 matrix products on the CPU."""
+
+    def __init__(self, kernels):
+        self.kernels = kernels
+
+    @staticmethod
+    def _applies(x):
+        return x.dtype == torch.float16 and x.device.type == 'cpu'
+
+    def forward(self, x, weight, bias=None):
+        if not self._applies(x):
+            return self.kernels.forward(x, weight, bias)
+        bias = bias.float() if bias is not None else None
+        return self.kernels.forward(x.float(), weight.float(), bias).half()
+
+    def backward(self, grad_out, x, weight, needs=(True, True)):
+        if not self._applies(x):
+            return self.kernels.backward(grad_out, x, weight, needs)
+        grads = self.kernels.backward(grad_out.float(), x.float(),
+                                      weight.float(), needs)
+        return tuple(g.half() if g is not None else None for g in grads)
+
+
+def float32_products(kernels):
+    """``kernels`` as they run on this torch (see :class:`Float32Products`)."""
+    return kernels if HAS_CPU_HALF_GEMM else Float32Products(kernels)
