@@ -3,8 +3,14 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# make test-torch TORCH=X: the backbone, op and checkpoint tests on torch X,
+# in .venv-torchX (numpy < 2, mmengine, mmcv 2.1.0 without ops). make test
+# also runs them on the oldest torch mmrep supports.
+TORCH ?= 2.1.2
+OLDEST_TORCH := 2.1.2
+CORE_TESTS := tests/test_models tests/test_ops
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test test-torch clean
 
 setup:
 	@bash tools/setup_env.sh
@@ -12,9 +18,17 @@ setup:
 demo: setup
 	@$(PY) tools/toy_demo.py
 
+# Both runs always run; make test fails if either failed.
 test: setup
 	@bash tools/install_slurm.sh
-	@$(PY) -m pytest $(PYTEST_ARGS) tests
+	@$(PY) -m pytest $(PYTEST_ARGS) tests; full=$$?; \
+	$(MAKE) --no-print-directory test-torch TORCH=$(OLDEST_TORCH); old=$$?; \
+	exit $$(( full || old ))
+
+test-torch:
+	@VENV=.venv-torch$(TORCH) STACK=core TORCH_VERSION=$(TORCH) bash tools/setup_env.sh
+	@echo "[test-torch] the backbone, op and checkpoint tests on torch $(TORCH)"
+	@.venv-torch$(TORCH)/bin/python -m pytest $(PYTEST_ARGS) -m "not downstream" $(CORE_TESTS)
 
 clean:
 	rm -rf work_dirs data/toy_ade data/toy_coco

@@ -25,7 +25,8 @@ setup(
     # installed users can inherit them as 'mmrep::upernet/...'.
     include_package_data=True,
     python_requires='>=3.8',
-    install_requires=['mmengine>=0.10.0', 'mmcv>=2.0.0,<2.2.0', f'torch>={versions()["MIN_TORCH"]}'],
+    install_requires=['mmengine>=0.10.0', 'mmcv>=2.0.0,<2.2.0',
+                      f'torch>={versions()["MIN_TORCH"]}'],
     extras_require=dict(seg=['mmsegmentation>=1.2.0', 'ftfy', 'regex'],
                         det=['mmdet>=3.3.0', 'pycocotools']),
     zip_safe=False)

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Create (or reuse) the project's virtualenv and install the pinned OpenMMLab stack.
-# mmcv 2.1.0 is built from source once with its compiled ops; the wheel is cached in
-# $MMREP_WHEEL_CACHE (default ~/.cache/mmrep/wheels) so later clones reuse it.
+# Create (or reuse) a virtualenv and install mmrep's stack into it.
+#
+# STACK=full (default; .venv): the pinned OpenMMLab stack. mmcv 2.1.0 is built
+#   from source once with its compiled ops; the wheel is cached in
+#   $MMREP_WHEEL_CACHE (default ~/.cache/mmrep/wheels) so later clones reuse it.
+# STACK=core (make test-torch): torch $TORCH_VERSION with numpy < 2, mmengine,
+#   mmcv 2.1.0 without ops (PyPI's mmcv-lite) and the test tools: what the
+#   backbone, op and checkpoint tests need, on any torch mmrep supports.
 set -euo pipefail
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
+STACK=${STACK:-full}
+TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 WHEELS=${MMREP_WHEEL_CACHE:-$HOME/.cache/mmrep/wheels}
 STAMP="$VENV/.mmrep-stack"
-# The stack is reinstalled when any requirements file changes.
-WANT=$(cat requirements.txt requirements/*.txt | sha256sum | cut -d' ' -f1)
+# The stack is reinstalled when any requirements file, the stack or torch changes.
+WANT=$( (cat requirements.txt requirements/*.txt; echo "$STACK $TORCH_VERSION") \
+  | sha256sum | cut -d' ' -f1)
 
 step() { echo "[setup] $*"; }
 # pip, without the lines some machines' pip.conf adds for every missing
@@ -35,8 +43,21 @@ PIP="$VENV/bin/pip"
 step "installing build tools and torch"
 quiet_pip install -q 'pip>=23' 'setuptools>=77,<82' wheel ninja \
   || fail "build tools" "pip could not install setuptools<82/wheel/ninja"
-quiet_pip install -q "torch==${TORCH_VERSION:-2.13.0}" \
-  || fail "torch" "pip could not install torch==${TORCH_VERSION:-2.13.0}"
+if [[ "$STACK" == core ]]; then
+  step "installing torch $TORCH_VERSION, numpy < 2, mmengine, mmcv-lite 2.1.0 and the test tools"
+  quiet_pip install -q "torch==$TORCH_VERSION" 'numpy<2' -r requirements.txt \
+    mmcv-lite==2.1.0 -r requirements/tests-core.txt \
+    || fail "core stack" "pip could not install torch==$TORCH_VERSION with numpy<2, requirements.txt and mmcv-lite==2.1.0"
+  quiet_pip install -q --no-deps --no-build-isolation -e . \
+    || fail "pip install -e ." "could not install mmrep itself"
+  "$VENV/bin/python" -c "import mmrep" \
+    || fail "import check" "mmrep does not import on torch $TORCH_VERSION (see the traceback above)"
+  echo "$WANT" > "$STAMP"
+  step "done: $("$VENV/bin/python" -c 'import torch, numpy, mmcv; print("torch", torch.__version__, "numpy", numpy.__version__, "mmcv (no ops)", mmcv.__version__)')"
+  exit 0
+fi
+quiet_pip install -q "torch==$TORCH_VERSION" \
+  || fail "torch" "pip could not install torch==$TORCH_VERSION"
 
 step "installing mmengine and the runtime requirements"
 quiet_pip install -q -r requirements.txt \

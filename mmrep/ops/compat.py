@@ -12,10 +12,10 @@ never change:
   the graph, and a named fast implementation runs between compiled graphs.
 * ``torch.get_autocast_dtype`` (2.4): the older per-device autocast queries
   are asked instead (same answer).
-* ``torch.compiler.is_exporting`` (2.7): under Dynamo, ``torch.export`` cannot be told from ``torch.compile``, so 'auto'
-  keeps the custom operator and an exported graph holds
-  ``mmrep::depthwise_conv2d`` (``impl='torch'`` exports PyTorch's
-  convolution).
+* ``torch.compiler.is_exporting`` (2.7): under Dynamo, ``torch.export``
+  cannot be told from ``torch.compile``, so 'auto' keeps the custom
+  operator and an exported graph holds ``mmrep::depthwise_conv2d``
+  (``impl='torch'`` exports PyTorch's convolution).
 * float16 matrix products on the CPU (2.4): 'rows' and 'dense' multiply
   float16 CPU tensors in float32 (:func:`float32_products`).
 """
