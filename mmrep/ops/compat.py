@@ -3,8 +3,9 @@ version string), and the best path each older release has.
 
 mmrep runs on torch >= 2.1 (``mmrep/version.py``). A release without one
 of these features loses what :data:`FALLBACKS` says, logged once per
-process (:func:`note_fallbacks`) with the torch and the feature; numbers
-never change:
+process (:func:`note_fallbacks`) with the torch and the feature; the
+numbers are those of a newer torch (float16 on the CPU: to float16
+rounding):
 
 * ``torch.library.custom_op`` (2.4): the fast implementations run as an
   autograd Function (the same kernels, forward and backward) in eager mode;

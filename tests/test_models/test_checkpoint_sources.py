@@ -69,6 +69,25 @@ def test_mmcv1_downstream_file_loads_its_backbone(tmp_path):
             0.4991
 
 
+def loads_before_and_after_import(paths, show, setup=''):
+    """In a fresh interpreter (after ``setup``): ``show(obj)`` of each file
+    read by torch's own weights-only load, or the error's type, before and
+    after ``import mmrep``; the two lines."""
+    code = (f'import sys, torch\n{setup}\n'
+            'def read(p):\n'
+            '    try:\n'
+            '        obj = torch.load(p, weights_only=True)\n'
+            '    except Exception as e:\n'
+            '        return type(e).__name__\n'
+            f'    return {show}\n'
+            'print(*map(read, sys.argv[1:]))\n'
+            'import mmrep\n'
+            'print(*map(read, sys.argv[1:]))\n')
+    out = subprocess.run([sys.executable, '-c', code, *map(str, paths)],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()
+
+
 def test_allowed_types_take_effect_when_mmrep_is_imported(tmp_path):
     """mmseg's and mmdet's tools load checkpoints with torch's own
     weights-only default; importing mmrep (custom_imports) is enough where
@@ -77,19 +96,9 @@ def test_allowed_types_take_effect_when_mmrep_is_imported(tmp_path):
     path = tmp_path / 'upernet_official.pth'
     mmcv1_downstream_checkpoint(path, random_weights())
     args = tmp_path / 'args.pth'
-    torch.save({'args': argparse.Namespace(lr=1.0)}, args)
-    code = ('import sys, torch\n'
-            'def load(p): return torch.load(p, weights_only=True)\n'
-            'def read(p, key):\n'
-            '    try:\n        return type(load(p)[key]).__name__\n'
-            '    except Exception as e:\n'
-            '        return type(e).__name__\n'
-            'print(read(sys.argv[1], "meta"), read(sys.argv[2], "args"))\n'
-            'import mmrep\n'
-            'print(read(sys.argv[1], "meta"), read(sys.argv[2], "args"))\n')
-    out = subprocess.run([sys.executable, '-c', code, str(path), str(args)],
-                         capture_output=True, text=True, check=True)
-    before, after = out.stdout.splitlines()
+    torch.save({'meta': argparse.Namespace(lr=1.0)}, args)
+    before, after = loads_before_and_after_import(
+        [path, args], 'type(obj["meta"]).__name__')
     assert before == 'UnpicklingError UnpicklingError'
     assert after == ('dict Namespace' if READS_SAFE_TYPES else before)
 
@@ -104,20 +113,15 @@ def test_import_keeps_the_users_own_allow_list_working(tmp_path):
     torch.save([np.float64(0.5)], path)
     other = tmp_path / 'other.pth'
     torch.save([pathlib.PurePosixPath('/x')], other)
-    code = ('import sys, numpy as np, torch\n'
-            'from mmrep.checkpoint.safe_types import _numpy_globals\n'
-            'torch.serialization.add_safe_globals(_numpy_globals())\n'
-            'def load(p):\n'
-            '    try:\n'
-            '        return str(float(torch.load(p, weights_only=True)[0]))\n'
-            '    except Exception as e:\n'
-            '        return type(e).__name__\n'
-            'print(load(sys.argv[1]), load(sys.argv[2]))\n'
-            'import mmrep\n'
-            'print(load(sys.argv[1]), load(sys.argv[2]))\n')
-    out = subprocess.run([sys.executable, '-c', code, str(path), str(other)],
-                         capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ['0.5 UnpicklingError'] * 2, out.stdout
+    users_list = (
+        'import _codecs, numpy as np\n'
+        'try:\n    from numpy._core.multiarray import scalar\n'
+        'except ImportError:\n    from numpy.core.multiarray import scalar\n'
+        'torch.serialization.add_safe_globals([scalar, np.dtype, _codecs.'
+        'encode, type(np.dtype(np.float64))])')
+    lines = loads_before_and_after_import(
+        [path, other], 'float(obj[0])', setup=users_list)
+    assert lines == ['0.5 UnpicklingError'] * 2
 
 
 def test_other_pickled_types_are_refused_by_name(tmp_path):
