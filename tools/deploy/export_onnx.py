@@ -7,6 +7,7 @@ mmseg's ``EncoderDecoder`` computes before the arg-max.
   python tools/deploy/export_onnx.py CONFIG CHECKPOINT OUT.onnx --shape 512 512
 """
 import argparse
+import inspect
 import os
 import os.path as osp
 
@@ -85,10 +86,15 @@ def export(config, checkpoint, out, shape, opset=17, cfg_options=None):
     dummy = torch.randn(2, 3, *shape)
     if osp.dirname(out):
         os.makedirs(osp.dirname(out), exist_ok=True)
+    # the TorchScript exporter: torch >= 2.9 defaults to the new one, and
+    # torch < 2.5 has no 'dynamo' argument (and only the TorchScript one)
+    choice = (dict(dynamo=False) if 'dynamo' in inspect.signature(
+        torch.onnx.export).parameters else {})
     torch.onnx.export(
         module, (dummy, ), out, input_names=['image'],
-        output_names=['logits'], opset_version=opset, dynamo=False,
-        dynamic_axes=dict(image={0: 'batch'}, logits={0: 'batch'}))
+        output_names=['logits'], opset_version=opset,
+        dynamic_axes=dict(image={0: 'batch'}, logits={0: 'batch'}),
+        **choice)
     return module
 
 
