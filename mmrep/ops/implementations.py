@@ -1,5 +1,6 @@
 """The implementations of the depthwise convolution, what 'auto' chooses
 among, and the rules for running each."""
+import importlib.util
 import os
 
 import torch
@@ -25,7 +26,6 @@ def triton_interpreter_available():
     ``TRITON_INTERPRET=1`` (its interpreter; Triton < 3.0 has none)."""
     if not triton_available():
         return False
-    import importlib.util
     return importlib.util.find_spec('triton.runtime.interpreter') is not None
 
 
