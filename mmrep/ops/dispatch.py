@@ -1,33 +1,54 @@
 """``impl='auto'``: choose the depthwise convolution's implementation by
-measuring, like ``torch.backends.cudnn.benchmark``.
+measuring, like ``torch.backends.cudnn.benchmark``, but once per bucket of
+shapes rather than once per shape.
 
-The first time the process meets a case (device, dtype, shape, kernel size,
-memory format, training or inference), every candidate runs on copies of
-the real tensors (forward, plus backward when training; in a separate
-thread, outside the caller's autograd context). A candidate that raises
-(any ``Exception``: out of memory, a Triton compilation or resource error)
-or whose output or gradients differ from PyTorch's convolution of the same
-tensors (``verify.py``) is removed with a warning; the fastest of the rest
-is kept for the rest of the process, PyTorch's convolution when none is
-left. The choice is logged once through mmengine's logger. Candidates that
-fall far behind the best so far stop being timed early (after the warm-up
-and one timed call: a first call can pay one-time costs), so a slow
-candidate costs about two calls.
+Buckets. A call's family is its device, dtype, channels, kernel size,
+memory format and whether a backward follows (training); its bucket is the
+batch rounded up to a power of 2 and the height and the width each rounded
+up to a power of sqrt(2) (widths 91..128 share a bucket). Which
+implementation is fastest changes slowly with the map size, so the first
+shape met in a bucket decides for all of the bucket's shapes. Multi-scale
+training and whole-image testing, which bring a new (H, W) at nearly every
+call (and make cudnn.benchmark a loss, which is why mmdet turns it off),
+measure a few buckets per layer shape, not every image size.
 
-Cost, once per case: the timed calls, plus one float32 PyTorch convolution
-(forward, and its backward when training) as the reference.
+Measuring a bucket. Every candidate runs on a copy of the real input
+(forward, plus backward when training), in a thread of its own, outside
+the caller's autograd context. A candidate that raises (any ``Exception``:
+out of memory, a Triton compilation or resource error), writes into its
+inputs, or whose output or gradients differ from PyTorch's float32
+convolution of the same tensors (``verify.py``) is removed for the bucket
+with a warning; the fastest of the rest is kept, PyTorch's convolution when
+none is left. The choice is logged once per bucket. The choice of a
+measured bucket within ``NEAR_STEPS`` is timed first, and a candidate far
+behind the best so far stops after its warm-up and one timed call.
+
+Bounds. A process measures at most ``max_cases`` buckets, spending at most
+``budget_s`` seconds (checks included); after that, a new bucket takes the
+choice of the nearest measured bucket of its family (the likeliest
+candidate if there is none), checked against PyTorch once, as a decision
+from the cache file is, before it is trusted. A bucket's choice that raises
+on a later shape of the bucket is removed for the bucket; that call and the
+later ones run the next fastest (:meth:`Dispatcher.drop`).
+
+Memory. Measuring holds one copy of the input, PyTorch's float32 result
+(output, and input gradient when training) and one candidate's result at a
+time: about five of the layer's inputs, once per bucket.
 
 Environment:
     MMREP_DWCONV_IMPL: force one implementation wherever 'auto' is asked
         for (e.g. ``torch`` to reproduce PyTorch's numbers exactly).
-    MMREP_DWCONV_CACHE: a JSON file keeping the decisions across processes,
-        keyed by device name and torch version. A decision read from it is
-        checked against PyTorch's convolution the first time it is used
-        (and measured anew if it fails). Processes of one job may still
-        choose differently; every choice computes the same function.
+    MMREP_DWCONV_CACHE: a JSON file keeping the decisions per bucket across
+        processes, under the device's name and the torch version. A
+        decision read from it is checked against PyTorch's convolution the
+        first time its bucket is met (and measured anew if it fails). A file
+        that is not such a table is logged and left alone. Processes of one
+        job may still choose differently; every choice computes the same
+        function.
 """
 import json
 import logging
+import math
 import os
 import os.path as osp
 import platform
@@ -42,6 +63,8 @@ from .verify import mismatch, reference
 
 ENV_IMPL = 'MMREP_DWCONV_IMPL'
 ENV_CACHE = 'MMREP_DWCONV_CACHE'
+# a measured bucket this close (in bucket steps) has its choice timed first
+NEAR_STEPS = 2
 
 
 def device_name(device):
@@ -58,15 +81,47 @@ def device_name(device):
     return f'{cpu} ({torch.get_num_threads()} threads)'
 
 
-def case_key(x, weight, training):
-    """The identity of a call, as far as its speed is concerned."""
+def _octave(size):
+    """b with 2**(b-1) < size <= 2**b (0 for sizes 0 and 1)."""
+    return max(size - 1, 0).bit_length()
+
+
+def _half_octave(size):
+    """b with 2**((b-1)/2) < size <= 2**(b/2), in integers."""
+    return max(size * size - 1, 0).bit_length()
+
+
+def _sizes(b, half):
+    """The sizes of bucket ``b``: 'lo-hi', or 'hi' for one size."""
+    top = (lambda e: math.isqrt(2**e)) if half else (lambda e: 2**e)
+    lo, hi = (top(b - 1) + 1 if b else 1), top(b)
+    return f'{lo}-{hi}' if lo < hi else str(hi)
+
+
+def case_of(x, weight, training):
+    """(family, bucket) of a call: what decides its speed, exactly and
+    rounded (see the module's docstring)."""
+    n, c, h, w = x.shape
     fmt = ('channels_last' if not x.is_contiguous()
            and x.is_contiguous(memory_format=torch.channels_last) else
            'nchw')
-    shape = 'x'.join(map(str, x.shape))
-    mode = 'train' if training else 'infer'
-    return (f'{x.device.type}|{str(x.dtype)[6:]}|{shape}|'
-            f'k{weight.shape[-1]}|{fmt}|{mode}')
+    family = (x.device.type, str(x.dtype)[6:], c, weight.shape[-1], fmt,
+              'train' if training else 'infer')
+    return family, (_octave(n), _half_octave(h), _half_octave(w))
+
+
+def bucket_key(family, bucket):
+    """The bucket's name in logs and in the cache file, e.g.
+    ``cpu|float32|c128|k31|n1|h91-128|w181-256|nchw|infer``."""
+    device, dtype, c, k, fmt, mode = family
+    n, h, w = bucket
+    return (f'{device}|{dtype}|c{c}|k{k}|n{_sizes(n, False)}|'
+            f'h{_sizes(h, True)}|w{_sizes(w, True)}|{fmt}|{mode}')
+
+
+def case_key(x, weight, training):
+    """The name of the bucket a call falls in."""
+    return bucket_key(*case_of(x, weight, training))
 
 
 def _sync(device):
@@ -74,36 +129,57 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def _is_table(table):
+    return isinstance(table, dict) and all(
+        isinstance(d, dict) and all(isinstance(v, str) for v in d.values())
+        for d in table.values())
+
+
 class Dispatcher:
-    """Times candidate implementations once per case, checks their numbers
-    against PyTorch's convolution, and remembers the fastest correct one.
+    """Times candidate implementations once per bucket of shapes, checks
+    their numbers against PyTorch's convolution, and remembers the fastest
+    correct one.
 
     Args:
         implementations (dict): name -> :class:`~mmrep.ops.kernels.Kernels`
             (``forward(x, weight, bias)``, ``backward(grad_out, x, weight,
             needs)``).
-        candidates (callable): ``candidates(x, weight)`` -> the names worth
-            timing for these tensors.
+        candidates (callable): ``candidates(x, weight)`` -> the names that
+            can run these tensors, the likely fastest first.
         clock (callable): seconds, monotonic. Defaults to
             ``time.perf_counter`` (tests pass a fake one).
         repeats (int): timed calls per candidate after one warm-up.
         give_up (float): stop timing a candidate once one call takes this
             many times the best time so far.
         fallback (str): what runs when no candidate survives.
+        max_cases (int): buckets measured per process, at most.
+        budget_s (float): seconds spent measuring and checking per process
+            after which no new bucket is measured.
     """
 
     def __init__(self, implementations, candidates, clock=time.perf_counter,
-                 repeats=2, give_up=1.5, fallback='torch'):
+                 repeats=2, give_up=1.5, fallback='torch', max_cases=64,
+                 budget_s=60.):
         self.implementations = implementations
         self.candidates = candidates
         self.clock = clock
         self.repeats = repeats
         self.give_up = give_up
         self.fallback = fallback
-        self.choices = {}
-        self.timings = {}  # case -> {name: seconds} of the correct ones
-        self.rejected = {}  # case -> {name: why it was removed}
-        self._disk = None  # (path, {namespace: {case: impl}}) once read
+        self.max_cases = max_cases
+        self.budget_s = budget_s
+        self.reset()
+
+    def reset(self):
+        """Forget every decision and what measuring has cost: 'auto' then
+        starts as in a new process."""
+        self.choices = {}  # bucket key -> implementation
+        self.timings = {}  # bucket key -> {name: seconds} of correct ones
+        self.rejected = {}  # bucket key -> {name: why it was removed}
+        self.measured = {}  # family -> {bucket: key} measured here
+        self.spent_s = 0.
+        self._said_spent = False
+        self._disk = None  # (path, {namespace: {key: impl}} or None)
 
     def forced(self):
         name = os.environ.get(ENV_IMPL)
@@ -113,42 +189,99 @@ class Dispatcher:
         return name or None
 
     def choose(self, x, weight, bias, training):
-        """The implementation to run for this call (measuring if new)."""
+        """The implementation to run for this call (measuring its bucket
+        if the bucket is new)."""
         forced = self.forced()
         if forced:
             return forced
-        key = case_key(x, weight, training)
-        choice = self.choices.get(key)
-        if choice is None:
-            choice, source = self._decide(key, x, weight, bias, training)
+        family, bucket = case_of(x, weight, training)
+        key = bucket_key(family, bucket)
+        if key not in self.choices:
+            choice, source = self._decide(family, bucket, key, x, weight,
+                                          bias, training)
             self.choices[key] = choice
             print_log(f'depthwise_conv2d {key}: {choice} ({source})',
                       logger='current')
-        return choice
+        return self._runnable(key, x, weight)
 
-    def _decide(self, key, x, weight, bias, training):
-        """(choice, how it was made) for a case met for the first time."""
+    def _runnable(self, key, x, weight):
+        """The bucket's choice or, where this shape is beyond it (the
+        dense form's size limit), the fastest measured one that can run."""
+        names = self.candidates(x, weight)
+        choice = self.choices[key]
+        if choice in names or choice == self.fallback:
+            return choice
+        times = {n: t for n, t in self.timings[key].items() if n in names}
+        return min(times, key=times.get) if times else self.fallback
+
+    def drop(self, x, weight, training, name, error):
+        """``name``, the choice of this call's bucket, raised on this
+        shape: remove it for the bucket; the next fastest takes over."""
+        key = case_key(x, weight, training)
+        self._reject(key, name, error)
+        times = self.timings.setdefault(key, {})
+        times.pop(name, None)
+        self.choices[key] = (min(times, key=times.get) if times else
+                             self.fallback)
+
+    def _decide(self, family, bucket, key, x, weight, bias, training):
+        """(choice, how it was made) for a bucket met for the first time."""
         cached = self._cached(x.device, key)
         if cached is not None:  # checked, not trusted
-            times = self.trial(key, x, weight, bias, training, [cached])
+            times = self._trial(key, x, weight, bias, training, [cached])
             if times:
                 self.timings[key] = times
                 return cached, 'cache file, checked'
         names = [n for n in self.candidates(x, weight) if n != cached]
-        times = self.trial(key, x, weight, bias, training, names)
-        if not times:
-            choice, source = self.fallback, 'no candidate passed'
+        near, steps = self._nearest(family, bucket)
+        guess = self.choices.get(near)
+        measure = self._may_measure()
+        if measure:
+            if steps is not None and steps <= NEAR_STEPS:
+                names.sort(key=lambda n: n != guess)  # the likeliest first
+            self.measured.setdefault(family, {})[bucket] = key
+            source = 'measured: '
         else:
-            choice = min(times, key=times.get)
-            source = ', '.join(f'{n} {t * 1e3:.3g} ms'
-                               for n, t in times.items())
-        self.timings[key] = times
-        self._store(x.device, key, choice)
-        return choice, source
+            names = [guess if guess in names else names[0]]
+            source = (f'checked, not measured: the choice of {near}; '
+                      if near else 'checked, not measured: ')
+        times = self.timings[key] = self._trial(key, x, weight, bias,
+                                                training, names)
+        if not times:
+            return self.fallback, 'no candidate passed'
+        choice = min(times, key=times.get)
+        if measure:
+            self._store(x.device, key, choice)
+        return choice, source + ', '.join(f'{n} {t * 1e3:.3g} ms'
+                                          for n, t in times.items())
 
-    def trial(self, key, x, weight, bias, training, names):
+    def _nearest(self, family, bucket):
+        """(key, distance in bucket steps) of the measured bucket of
+        ``family`` nearest to ``bucket``; (None, None) if there is none."""
+        measured = self.measured.get(family, {})
+        if not measured:
+            return None, None
+        steps = {b: sum(abs(i - j) for i, j in zip(b, bucket))
+                 for b in measured}
+        near = min(measured, key=lambda b: (steps[b], b))
+        return measured[near], steps[near]
+
+    def _may_measure(self):
+        cases = sum(map(len, self.measured.values()))
+        if cases < self.max_cases and self.spent_s < self.budget_s:
+            return True
+        if not self._said_spent:
+            self._said_spent = True
+            print_log(f'depthwise_conv2d: {cases} buckets measured in '
+                      f'{self.spent_s:.3g} s (at most {self.max_cases} and '
+                      f'{self.budget_s:g} s per process); a new bucket now '
+                      'takes the nearest measured choice, checked',
+                      logger='current')
+        return False
+
+    def _trial(self, key, x, weight, bias, training, names):
         """Seconds per call (forward, or forward + backward) of each of
-        ``names`` whose results match PyTorch's on copies of the tensors;
+        ``names`` whose results match PyTorch's on a copy of the tensors;
         the others are logged, recorded in ``rejected`` and left out.
 
         The trials run in a thread of their own: the caller's autograd
@@ -159,43 +292,47 @@ class Dispatcher:
 
         def trials():
             try:
-                outcome['times'] = self._trial(key, x, weight, bias,
-                                               training, names)
+                outcome['times'] = self._trials(key, x, weight, bias,
+                                                training, names)
             except BaseException as error:  # re-raised in the caller
                 outcome['error'] = error
 
+        start = self.clock()
         thread = threading.Thread(target=trials, name='dwconv-dispatch')
         thread.start()
         thread.join()
+        self.spent_s += self.clock() - start
         if 'error' in outcome:
             raise outcome['error']
         return outcome['times']
 
-    def _trial(self, key, x, weight, bias, training, names):
-        x, weight, bias = (t.detach().clone() if t is not None else None
-                           for t in (x, weight, bias))
+    def _trials(self, key, x, weight, bias, training, names):
+        originals = [t.detach() if t is not None else None
+                     for t in (x, weight, bias)]
         # the input's values serve as output gradient: drawing random ones
         # would move the RNG and change the run (e.g. its drop-path masks)
-        grad = x if training else None
         try:
-            want = reference(x, weight, bias, grad)
+            want = reference(*originals, originals[0] if training else None)
         except Exception as error:  # nothing can be checked: the fallback
             print_log(f'depthwise_conv2d {key}: the float32 reference failed '
                       f'({type(error).__name__}: {error}); no candidate can '
                       'be checked', logger='current', level=logging.WARNING)
             return {}
+        # one copy for all candidates, compared after each: a candidate
+        # that writes into its inputs is removed and the copy restored
+        inputs = [t.clone() if t is not None else None for t in originals]
+        grad = inputs[0] if training else None
         times, best = {}, float('inf')
         for name in names:
-            # copies of their own: a candidate that writes into its inputs
-            # must not change what the next one sees
-            inputs = [t.clone() if t is not None else None
-                      for t in (x, weight, bias)]
             try:
                 seconds, got = self._time(self.implementations[name], inputs,
                                           grad, best)
                 problem = mismatch(got, want, x.dtype, x.device)
+                del got
             except Exception as error:  # e.g. out of memory, Triton errors
                 problem = error
+            if _restore(inputs, originals):
+                problem = problem or 'it wrote into its inputs'
             if problem:
                 self._reject(key, name, problem)
                 continue
@@ -218,9 +355,10 @@ class Dispatcher:
                 return [y]
             return [y, *kernels.backward(grad, inputs[0], inputs[1])]
 
-        device, samples = inputs[0].device, []
+        device, samples, results = inputs[0].device, [], None
         with torch.no_grad():
             for _ in range(1 + self.repeats):  # the first is the warm-up
+                results = None  # one call's results alive at a time
                 _sync(device)
                 start = self.clock()
                 results = call()
@@ -237,31 +375,30 @@ class Dispatcher:
         return f'{device_name(device)} | torch {torch.__version__}'
 
     def _read_disk(self):
+        """(path, table): the cache file's decisions; table is None when
+        the file is not a decision table (it is then left alone)."""
         path = os.environ.get(ENV_CACHE)
         if not path:
-            return None, {}
+            return None, None
         if self._disk is None or self._disk[0] != path:
-            table = {}
-            if osp.isfile(path):
-                try:
-                    with open(path) as f:
-                        table = json.load(f)
-                except (OSError, ValueError) as error:
-                    raise ValueError(f'{ENV_CACHE}={path!r} is not a readable'
-                                     f' JSON decision cache: {error}')
-            self._disk = (path, table)
+            self._disk = (path, _load(path))
         return self._disk
 
     def _cached(self, device, key):
-        choice = self._read_disk()[1].get(self._namespace(device), {}).get(
-            key)
+        table = self._read_disk()[1] or {}
+        choice = table.get(self._namespace(device), {}).get(key)
         return choice if choice in self.implementations else None
 
     def _store(self, device, key, choice):
         path, table = self._read_disk()
-        if not path:
+        if table is None:
+            return
+        # read again: other processes of the job may have added decisions
+        table = _load(path, quiet=True)
+        if table is None:
             return
         table.setdefault(self._namespace(device), {})[key] = choice
+        self._disk = (path, table)
         folder = osp.dirname(osp.abspath(path))
         os.makedirs(folder, exist_ok=True)
         # write whole then rename: readers never see half a file
@@ -269,3 +406,35 @@ class Dispatcher:
         with os.fdopen(fd, 'w') as f:
             json.dump(table, f, indent=1, sort_keys=True)
         os.replace(tmp, path)
+
+
+def _restore(inputs, originals):
+    """Whether a candidate changed its inputs (they are then restored)."""
+    changed = False
+    for copy, original in zip(inputs, originals):
+        if copy is not None and not torch.equal(copy, original):
+            copy.copy_(original)
+            changed = True
+    return changed
+
+
+def _load(path, quiet=False):
+    """The decision table in ``path``: {} where there is no file yet, None
+    (with a warning unless ``quiet``) where the file is not one."""
+    if not osp.exists(path):
+        return {}
+    try:
+        with open(path) as f:
+            table = json.load(f)
+        problem = None if _is_table(table) else (
+            'not a {device and torch: {bucket: implementation}} table')
+    except (OSError, ValueError) as error:  # UnicodeDecodeError included
+        problem = f'{type(error).__name__}: {error}'
+    if problem is None:
+        return table
+    if not quiet:
+        print_log(f'{ENV_CACHE}={path!r} is not a decision cache of mmrep '
+                  f'({problem}): it is neither used nor overwritten; '
+                  "'auto' measures as if there were none",
+                  logger='current', level=logging.WARNING)
+    return None

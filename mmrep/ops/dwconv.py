@@ -25,6 +25,7 @@ tools understand, and timing there would measure nothing real. Under
 """
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 
 from . import compat, custom_op
 from .implementations import IMPLEMENTATIONS, needs_grad
@@ -94,10 +95,28 @@ def _run(x, weight, bias, impl):
     if dtype is not None:  # compute in the autocast dtype, as F.conv2d does
         x, weight = x.to(dtype), weight.to(dtype)
         bias = bias.to(dtype) if bias is not None else None
+    if not torch.jit.is_tracing() and x.numel() == 0:
+        return _empty_map(x, weight, bias)
     if impl == 'torch' or (impl == 'auto' and _auto_is_pytorch()):
         return pytorch_conv(x, weight, bias)
     return custom_op.depthwise_conv2d(x, weight, bias, impl,
                                       needs_grad(x, weight, bias))
+
+
+def _empty_map(x, weight, bias):
+    """The convolution of an input with no elements: an output with none,
+    still a function of the weight and bias (zero gradients). PyTorch's
+    convolution refuses a 0-high or 0-wide map; nothing is measured."""
+    if not _EMPTY_NOTED:
+        _EMPTY_NOTED.append(True)
+        print_log(f'depthwise_conv2d: an empty input {tuple(x.shape)}: an '
+                  'empty output, nothing computed (said once)',
+                  logger='current')
+    y = x * weight[:, 0, :1, :1].view(1, -1, 1, 1)
+    return y if bias is None else y + bias.view(1, -1, 1, 1)
+
+
+_EMPTY_NOTED = []
 
 
 class LargeKernelDWConv2d(nn.Conv2d):

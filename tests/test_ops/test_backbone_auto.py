@@ -61,7 +61,6 @@ def test_auto_matches_torch_in_training_and_deploy_form(forced, with_cp,
         monkeypatch.setenv(ENV_IMPL, forced)
     else:
         monkeypatch.delenv(ENV_IMPL, raising=False)
-    monkeypatch.setattr(DISPATCHER, 'choices', {})
     torch.manual_seed(0)
     reference = trained_like(RepLKNet(arch=ARCH, large_kernel_impl='torch'))
     auto = RepLKNet(arch=ARCH, large_kernel_impl='auto', with_cp=with_cp)

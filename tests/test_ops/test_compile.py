@@ -11,18 +11,14 @@ import torch
 import torch.nn as nn
 
 from mmrep.models import RepLKNet
-from mmrep.ops import DISPATCHER, ENV_CACHE, ENV_IMPL
+from mmrep.ops import DISPATCHER
 from mmrep.ops.compat import HAS_CUSTOM_OP, HAS_IS_EXPORTING
 
 from ..helpers import TINY_ARCH
 
 
 @pytest.fixture(autouse=True)
-def fresh_dispatcher(monkeypatch):
-    monkeypatch.delenv(ENV_IMPL, raising=False)
-    monkeypatch.delenv(ENV_CACHE, raising=False)
-    for name in ('choices', 'timings', 'rejected'):
-        monkeypatch.setattr(DISPATCHER, name, {})
+def fresh_dynamo():
     torch._dynamo.reset()
     yield
     torch._dynamo.reset()
@@ -83,7 +79,7 @@ def test_compiled_equals_eager_and_chooses_at_run_time():
     compiled = torch.compile(compiled_model, backend=recording_inductor)
     x = torch.randn(2, 3, 64, 64)
     want_out, want_grad = outputs_and_grads(eager, x)
-    DISPATCHER.choices.clear()
+    DISPATCHER.reset()
     got_out, got_grad = outputs_and_grads(compiled, x)
     if HAS_CUSTOM_OP:
         assert ops_in(graphs) == 4

@@ -9,67 +9,15 @@ import torch.nn.functional as F
 import mmrep.ops.dispatch as dispatch
 import mmrep.ops.dwconv as dwconv
 from mmrep.models import RepLKNet
-from mmrep.ops import (DISPATCHER, ENV_CACHE, ENV_IMPL, Dispatcher,
-                       LargeKernelDWConv2d, depthwise_conv2d)
-from mmrep.ops.implementations import TorchKernels
+from mmrep.ops import (DISPATCHER, ENV_CACHE, ENV_IMPL, LargeKernelDWConv2d,
+                       depthwise_conv2d)
 
 from ..helpers import TINY_ARCH
-
-
-class FakeClock:
-    """Seconds that move only when a fake implementation runs."""
-
-    def __init__(self):
-        self.now = 0.
-
-    def __call__(self):
-        return self.now
-
-
-class FakeKernels(TorchKernels):
-    """PyTorch's convolution that 'takes' ``cost`` seconds of the fake
-    clock per forward and per backward; ``calls`` records each forward's
-    name and each backward as ``(name, 'backward')``."""
-
-    def __init__(self, name, cost, clock, calls):
-        self.name, self.cost, self.clock, self.calls = name, cost, clock, \
-            calls
-
-    def forward(self, x, weight, bias=None):
-        self.calls.append(self.name)
-        self.clock.now += self.cost
-        return super().forward(x, weight, bias)
-
-    def backward(self, grad_out, x, weight, needs=(True, True)):
-        self.calls.append((self.name, 'backward'))
-        self.clock.now += self.cost
-        return super().backward(grad_out, x, weight, needs)
-
-
-def fake_dispatcher(costs, clock=None):
-    """A Dispatcher over implementations that each 'take' costs[name]
-    seconds of the fake clock; ``calls`` records every run."""
-    clock = clock or FakeClock()
-    calls = []
-    dispatcher = Dispatcher(
-        {n: FakeKernels(n, cost, clock, calls) for n, cost in costs.items()},
-        lambda x, w: list(costs), clock=clock, fallback=next(iter(costs)))
-    return dispatcher, calls
-
-
-def ran(calls):
-    """The implementations that ran, forward or backward."""
-    return [c if isinstance(c, str) else c[0] for c in calls]
+from ..helpers.dispatch import FakeClock, fake_dispatcher, ran
 
 
 def tensors(h=8):
     return torch.randn(1, 2, h, h), torch.randn(2, 1, 5, 5)
-
-
-@pytest.fixture(autouse=True)
-def no_environment(monkeypatch):
-    monkeypatch.delenv(ENV_IMPL, raising=False)
-    monkeypatch.delenv(ENV_CACHE, raising=False)
 
 
 def test_auto_picks_the_fastest_and_keeps_it():
@@ -164,14 +112,11 @@ def test_choice_is_logged_once_per_case(monkeypatch):
     assert len(messages) == 1 and ': b (' in messages[0]
 
 
-def test_real_auto_times_every_cpu_candidate_and_keeps_the_fastest(
-        monkeypatch):
-    monkeypatch.setattr(DISPATCHER, 'choices', {})
-    monkeypatch.setattr(DISPATCHER, 'timings', {})
+def test_real_auto_times_every_cpu_candidate_and_keeps_the_fastest():
     x, w = torch.randn(1, 4, 11, 13), torch.randn(4, 1, 7, 7)
     y = depthwise_conv2d(x, w, impl='auto')
     (key, choice), = DISPATCHER.choices.items()
-    assert 'cpu|float32|1x4x11x13|k7|nchw|infer' == key
+    assert 'cpu|float32|c4|k7|n1|h9-11|w12-16|nchw|infer' == key
     times = DISPATCHER.timings[key]
     assert set(times) == {'torch', 'rows', 'dense'}  # Triton: CUDA only
     assert all(0 < t < float('inf') for t in times.values())
@@ -180,8 +125,7 @@ def test_real_auto_times_every_cpu_candidate_and_keeps_the_fastest(
     assert ((y.double() - ref).norm() / ref.norm()) < 1e-5
 
 
-def test_measuring_leaves_the_random_state_alone(monkeypatch):
-    monkeypatch.setattr(DISPATCHER, 'choices', {})
+def test_measuring_leaves_the_random_state_alone():
     x = torch.randn(2, 4, 12, 12, requires_grad=True)
     w = torch.randn(4, 1, 7, 7, requires_grad=True)
     state = torch.get_rng_state()
@@ -190,8 +134,7 @@ def test_measuring_leaves_the_random_state_alone(monkeypatch):
     assert torch.equal(torch.get_rng_state(), state)
 
 
-def test_tracing_uses_pytorch(monkeypatch):
-    monkeypatch.setattr(DISPATCHER, 'choices', {})
+def test_tracing_uses_pytorch():
     conv = LargeKernelDWConv2d(4, 7)
     graph = torch.jit.trace(conv, torch.randn(1, 4, 9, 9),
                             check_trace=False).inlined_graph

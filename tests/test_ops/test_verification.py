@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import mmrep.ops.dispatch as dispatch
-from mmrep.ops import (DISPATCHER, ENV_CACHE, ENV_IMPL, IMPLEMENTATIONS,
+from mmrep.ops import (DISPATCHER, ENV_CACHE, IMPLEMENTATIONS,
                        Kernels, depthwise_conv2d)
 from mmrep.ops.dispatch import case_key
 from mmrep.ops.implementations import TorchKernels
@@ -50,11 +50,8 @@ INJECTED = {
 
 @pytest.fixture
 def fresh(monkeypatch):
-    """The real dispatcher with no decision yet, and its warnings."""
-    monkeypatch.delenv(ENV_IMPL, raising=False)
-    monkeypatch.delenv(ENV_CACHE, raising=False)
-    for name in ('choices', 'timings', 'rejected'):
-        monkeypatch.setattr(DISPATCHER, name, {})
+    """The dispatcher's warnings (it starts with no decision:
+    conftest.py)."""
     messages = []
     monkeypatch.setattr(dispatch, 'print_log',
                         lambda msg, **kw: messages.append((msg, kw)))
@@ -163,13 +160,12 @@ def test_a_cached_choice_is_checked_the_first_time(fresh, monkeypatch,
     right = Kernels(lambda x, w: ran.append('rows') or TORCH.forward(x, w),
                     None, None)
     monkeypatch.setitem(IMPLEMENTATIONS, 'rows', right)
-    monkeypatch.setattr(DISPATCHER, '_disk', None)
     assert DISPATCHER.choose(x, w, None, False) == 'rows'
     assert key not in DISPATCHER.rejected and ran  # it ran, and passed
     assert set(DISPATCHER.timings[key]) == {'rows'}  # no other was timed
 
     # the same file where 'rows' now computes something else
-    monkeypatch.setattr(DISPATCHER, 'choices', {})
+    DISPATCHER.reset()
     monkeypatch.setitem(IMPLEMENTATIONS, 'rows', INJECTED['wrong output']())
     choice = DISPATCHER.choose(x, w, None, False)
     assert choice != 'rows' and 'rows' in DISPATCHER.rejected[key]
