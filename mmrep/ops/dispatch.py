@@ -12,24 +12,34 @@ training and whole-image testing, which bring a new (H, W) at nearly every
 call (and make cudnn.benchmark a loss, which is why mmdet turns it off),
 measure a few buckets per layer shape, not every image size.
 
-Measuring a bucket. Every candidate runs on a copy of the real input
-(forward, plus backward when training), in a thread of its own, outside
-the caller's autograd context. A candidate that raises (any ``Exception``:
-out of memory, a Triton compilation or resource error), writes into its
-inputs, or whose output or gradients differ from PyTorch's float32
-convolution of the same tensors (``verify.py``) is removed for the bucket
-with a warning; the fastest of the rest is kept, PyTorch's convolution when
-none is left. The choice is logged once per bucket. The choice of a
-measured bucket within ``NEAR_STEPS`` is timed first, and a candidate far
-behind the best so far stops after its warm-up and one timed call.
+Deciding a new bucket, in this order:
 
-Bounds. A process measures at most ``max_cases`` buckets, spending at most
-``budget_s`` seconds (checks included); after that, a new bucket takes the
-choice of the nearest measured bucket of its family (the likeliest
-candidate if there is none), checked against PyTorch once, as a decision
-from the cache file is, before it is trusted. A bucket's choice that raises
-on a later shape of the bucket is removed for the bucket; that call and the
-later ones run the next fastest (:meth:`Dispatcher.drop`).
+1. A decision from the cache file (below) is checked: it and PyTorch's
+   float32 convolution run once on the call's tensors, and it is kept if
+   their numbers agree.
+2. A measured bucket of the family within ``NEAR_STEPS`` whose choice beat
+   every other candidate by ``DECISIVE`` times or more lends its choice,
+   checked the same way: a near bucket does not turn a 3x win around, and
+   on a stream of sizes most buckets are decided so, at the price of a
+   check.
+3. Otherwise every candidate is measured: it runs on a copy of the real
+   input (forward, plus backward when training), in a thread of its own,
+   outside the caller's autograd context, the close bucket's choice first;
+   a candidate far behind the best so far stops after its warm-up and one
+   timed call. A process measures at most ``max_cases`` buckets, spending
+   at most ``budget_s`` seconds (checks included); past that, the choice of
+   the nearest measured bucket (the likeliest candidate if there is none)
+   is checked instead.
+
+Every check and measurement compares with PyTorch's float32 convolution of
+the same tensors (output, and gradients when training; ``verify.py``): a
+candidate that raises (any ``Exception``: out of memory, a Triton
+compilation or resource error), writes into its inputs, or computes
+something else is removed for the bucket with a warning; PyTorch's
+convolution runs where none is left. Each bucket's choice, and how it was
+made, is logged once. A choice that raises on a later shape of its bucket
+is removed for the bucket; that call and the later ones run the next
+fastest (:meth:`Dispatcher.drop`).
 
 Memory. Measuring holds one copy of the input, PyTorch's float32 result
 (output, and input gradient when training) and one candidate's result at a
@@ -63,8 +73,18 @@ from .verify import mismatch, reference
 
 ENV_IMPL = 'MMREP_DWCONV_IMPL'
 ENV_CACHE = 'MMREP_DWCONV_CACHE'
-# a measured bucket this close (in bucket steps) has its choice timed first
+# A measured bucket this close (in bucket steps: half-octaves of height and
+# width, octaves of batch) decides a new bucket when its choice was faster
+# than every other candidate by DECISIVE times (checked, not measured), and
+# else has its choice timed first.
 NEAR_STEPS = 2
+DECISIVE = 3
+HOW = dict(measured='measured',
+           lent=f'checked, not measured: {{near}} chose it by {DECISIVE}x or '
+           'more',
+           nearest='checked, not measured (bounds reached): the choice of '
+           '{near}',
+           likeliest='checked, not measured (bounds reached): the likeliest')
 
 
 def device_name(device):
@@ -228,32 +248,45 @@ class Dispatcher:
         """(choice, how it was made) for a bucket met for the first time."""
         cached = self._cached(x.device, key)
         if cached is not None:  # checked, not trusted
-            times = self._trial(key, x, weight, bias, training, [cached])
+            times = self._trial(key, x, weight, bias, training, [cached],
+                                timed=False)
             if times:
                 self.timings[key] = times
                 return cached, 'cache file, checked'
         names = [n for n in self.candidates(x, weight) if n != cached]
-        near, steps = self._nearest(family, bucket)
-        guess = self.choices.get(near)
-        measure = self._may_measure()
-        if measure:
-            if steps is not None and steps <= NEAR_STEPS:
-                names.sort(key=lambda n: n != guess)  # the likeliest first
-            self.measured.setdefault(family, {})[bucket] = key
-            source = 'measured: '
-        else:
-            names = [guess if guess in names else names[0]]
-            source = (f'checked, not measured: the choice of {near}; '
-                      if near else 'checked, not measured: ')
-        times = self.timings[key] = self._trial(key, x, weight, bias,
-                                                training, names)
+        names, how, near = self._plan(family, bucket, key, names)
+        times = self.timings[key] = self._trial(
+            key, x, weight, bias, training, names, timed=how == 'measured')
         if not times:
             return self.fallback, 'no candidate passed'
         choice = min(times, key=times.get)
-        if measure:
+        if how in ('measured', 'lent'):  # not a stopgap past the bounds
             self._store(x.device, key, choice)
-        return choice, source + ', '.join(f'{n} {t * 1e3:.3g} ms'
-                                          for n, t in times.items())
+        return choice, HOW[how].format(near=near) + ': ' + ', '.join(
+            f'{n} {t * 1e3:.3g} ms' for n, t in times.items())
+
+    def _plan(self, family, bucket, key, names):
+        """(the candidates to run, how the bucket is decided (a key of
+        ``HOW``), the nearest measured bucket) for a new bucket."""
+        near, steps = self._nearest(family, bucket)
+        guess = self.choices.get(near)
+        close = steps is not None and steps <= NEAR_STEPS and guess in names
+        if close and self._decisive(near):
+            return [guess], 'lent', near
+        if self._may_measure():
+            self.measured.setdefault(family, {})[bucket] = key
+            if close:
+                names.sort(key=lambda n: n != guess)
+            return names, 'measured', near
+        if guess in names:
+            return [guess], 'nearest', near
+        return names[:1], 'likeliest', near
+
+    def _decisive(self, key):
+        """Whether the bucket's choice beat every other candidate by
+        ``DECISIVE`` times or more."""
+        times = sorted(self.timings.get(key, {}).values())
+        return len(times) > 1 and times[1] >= DECISIVE * times[0]
 
     def _nearest(self, family, bucket):
         """(key, distance in bucket steps) of the measured bucket of
@@ -279,10 +312,11 @@ class Dispatcher:
                       logger='current')
         return False
 
-    def _trial(self, key, x, weight, bias, training, names):
+    def _trial(self, key, x, weight, bias, training, names, timed=True):
         """Seconds per call (forward, or forward + backward) of each of
         ``names`` whose results match PyTorch's on a copy of the tensors;
         the others are logged, recorded in ``rejected`` and left out.
+        Untimed (a check), each runs once.
 
         The trials run in a thread of their own: the caller's autograd
         state is thread-local, and e.g. the saved-tensor hooks of activation
@@ -293,7 +327,7 @@ class Dispatcher:
         def trials():
             try:
                 outcome['times'] = self._trials(key, x, weight, bias,
-                                                training, names)
+                                                training, names, timed)
             except BaseException as error:  # re-raised in the caller
                 outcome['error'] = error
 
@@ -306,7 +340,7 @@ class Dispatcher:
             raise outcome['error']
         return outcome['times']
 
-    def _trials(self, key, x, weight, bias, training, names):
+    def _trials(self, key, x, weight, bias, training, names, timed):
         originals = [t.detach() if t is not None else None
                      for t in (x, weight, bias)]
         # the input's values serve as output gradient: drawing random ones
@@ -324,9 +358,15 @@ class Dispatcher:
         grad = inputs[0] if training else None
         times, best = {}, float('inf')
         for name in names:
+            # the reference was PyTorch's own float32 call on the CPU: it
+            # served as this candidate's warm-up
+            warm = (name == 'torch' and x.dtype == torch.float32
+                    and x.device.type == 'cpu')
             try:
-                seconds, got = self._time(self.implementations[name], inputs,
-                                          grad, best)
+                seconds, got = self._time(
+                    self.implementations[name], inputs, grad, best,
+                    warm_up=0 if warm and timed else 1,
+                    repeats=self.repeats if timed else 0)
                 problem = mismatch(got, want, x.dtype, x.device)
                 del got
             except Exception as error:  # e.g. out of memory, Triton errors
@@ -347,8 +387,10 @@ class Dispatcher:
         print_log(f'depthwise_conv2d {key}: {name} removed as a candidate '
                   f'({problem})', logger='current', level=logging.WARNING)
 
-    def _time(self, kernels, inputs, grad, best):
-        """(seconds per call, the last call's [y] or [y, dx, dw])."""
+    def _time(self, kernels, inputs, grad, best, warm_up, repeats):
+        """(seconds per call, the last call's [y] or [y, dx, dw]): the
+        fastest of ``repeats`` calls after ``warm_up`` ones (the only call's
+        time when there is no repeat)."""
         def call():
             y = kernels.forward(*inputs)
             if grad is None:
@@ -357,7 +399,7 @@ class Dispatcher:
 
         device, samples, results = inputs[0].device, [], None
         with torch.no_grad():
-            for _ in range(1 + self.repeats):  # the first is the warm-up
+            for _ in range(warm_up + repeats):
                 results = None  # one call's results alive at a time
                 _sync(device)
                 start = self.clock()
@@ -366,9 +408,10 @@ class Dispatcher:
                 samples.append(self.clock() - start)
                 # a first call can pay one-time costs (allocation, library
                 # set-up): never give up on the warm-up alone
-                if len(samples) > 1 and samples[-1] > self.give_up * best:
+                if len(samples) > warm_up and \
+                        samples[-1] > self.give_up * best:
                     break
-        return min(samples[1:] or samples), results
+        return min(samples[warm_up:] or samples), results
 
     # ----------------------------------------------------- on-disk cache
     def _namespace(self, device):
