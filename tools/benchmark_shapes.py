@@ -4,11 +4,10 @@ large-kernel implementation when nearly every image brings a new size.
   # (a) whole-image testing: ADE20K-like images (short side 512, long side
   #     512..1024) through UperNet-31B's test path (pipeline + test_step)
   python tools/benchmark_shapes.py ade20k --count 50
-  # (b) multi-scale training steps at the sizes the config's train pipeline
-  #     produces (here the ms-crop one; --sizes-from takes the pipeline of
-  #     another config, e.g. FCOS's ms-640-800)
-  python tools/benchmark_shapes.py coco --count 30 [--sizes-from \
-      configs/fcos/fcos_replknet31b_fpn_8xb2-ms-640-800-2x_coco.py]
+  # (b) Mask R-CNN-31B training steps at the sizes that mmdet's train
+  #     pipelines produce: by default the ms-crop one and FCOS's
+  #     ms-640-800 one in turn (--sizes-from: any configs' pipelines)
+  python tools/benchmark_shapes.py coco --count 30 --batch 1
 
 Each implementation runs in a process of its own, as a user's job would
 (nothing measured or cached before), on the same weights and images. The
@@ -35,6 +34,9 @@ CONFIGS = dict(
     ade20k='configs/upernet/'
     'upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py',
     coco='configs/mask_rcnn/mask-rcnn_replknet31b_fpn_8xb2-ms-crop-3x_coco.py')
+SIZES_FROM = [
+    CONFIGS['coco'],
+    'configs/fcos/fcos_replknet31b_fpn_8xb2-ms-640-800-2x_coco.py']
 COLUMNS = ['impl', 'items', 'distinct_shapes', 'total_s', 'first_s',
            'vs_best', 'measured', 'measuring_s', 'peak_mem_mb']
 FIXED = ('rows', 'torch', 'triton')
@@ -54,16 +56,20 @@ def copy_without_init(cfg):
     return cfg
 
 
-def workload(task, cfg, sizes_cfg, count, batch):
+def workload(task, cfg, sizes_from, count, batch):
     """(batches of pipeline outputs, whether they are trained)."""
     if task == 'ade20k':
         samples = workloads.pipeline_samples(
             cfg.test_dataloader.dataset.pipeline,
             workloads.ade20k_sizes(count), detection=False)
         return workloads.batches(samples, 1), False
-    samples = workloads.pipeline_samples(
-        sizes_cfg.train_dataloader.dataset.pipeline,
-        workloads.coco_like_sizes(count * batch), detection=True)
+    # image i comes from the pipeline of sizes_from[i % len(sizes_from)]
+    sizes = workloads.coco_like_sizes(count * batch)
+    samples = [None] * len(sizes)
+    for i, path in enumerate(sizes_from):
+        pipeline = Config.fromfile(path).train_dataloader.dataset.pipeline
+        samples[i::len(sizes_from)] = workloads.pipeline_samples(
+            pipeline, sizes[i::len(sizes_from)], detection=True, seed=i)
     return workloads.batches(samples, batch), True
 
 
@@ -71,12 +77,11 @@ def run_one(args, impl, decisions):
     """One implementation over the whole workload, in this process."""
     device = torch.device(args.device)
     cfg = Config.fromfile(args.config)
-    sizes_cfg = Config.fromfile(args.sizes_from or args.config)
     model = build(cfg, 'auto' if impl == 'auto, decided' else impl, device)
-    data, training = workload(args.task, cfg, sizes_cfg, args.count,
+    data, training = workload(args.task, cfg, args.sizes_from, args.count,
                               args.batch or
                               cfg.train_dataloader.batch_size)
-    shapes = workloads.padded_shapes(model, data)
+    shapes = workloads.padded_shapes(model, data, training)
     if decisions is not None:
         workloads.preset_decisions(decisions)
     if training:
@@ -123,8 +128,10 @@ def parse_args(argv):
     parser.add_argument('task', choices=sorted(CONFIGS))
     parser.add_argument('--config', help='default: UperNet-31B ADE20K or '
                         'Mask R-CNN-31B ms-crop 3x')
-    parser.add_argument('--sizes-from', help='the config whose train '
-                        'pipeline makes the sizes (coco; default: --config)')
+    parser.add_argument('--sizes-from', nargs='+', default=SIZES_FROM,
+                        help='coco: the configs whose train pipelines make '
+                        "the images, in turn (default: Mask R-CNN's "
+                        "ms-crop and FCOS's ms-640-800)")
     parser.add_argument('--count', type=int, default=None,
                         help='images (ade20k, default 50) or training '
                         'steps (coco, default 30)')
@@ -162,6 +169,10 @@ def main(argv=None):
     device = torch.device(args.device)
     impls = args.impls or ['auto', 'auto, decided', 'rows', 'torch'] + (
         ['triton'] if device.type == 'cuda' else [])
+    if 'auto, decided' in impls and 'auto' not in impls[
+            :impls.index('auto, decided')]:
+        raise ValueError("--impls: 'auto, decided' runs the decisions of "
+                         "the 'auto' row; list 'auto' before it")
     rows = []
     for impl in impls:
         decisions = (next(r['choices'] for r in rows if r['impl'] == 'auto')
@@ -169,12 +180,11 @@ def main(argv=None):
         rows.append(in_new_process(argv, impl, decisions))
         print({k: rows[-1][k] for k in COLUMNS if k in rows[-1]},
               flush=True)
-    best = min(r['total_s'] for r in rows if r['impl'] in FIXED)
+    fixed = [r['total_s'] for r in rows if r['impl'] in FIXED]
     for row in rows:
-        row['vs_best'] = row['total_s'] / best
+        row['vs_best'] = row['total_s'] / min(fixed) if fixed else None
     results = dict(environment=environment(device), task=args.task,
-                   config=args.config, sizes_from=args.sizes_from or
-                   args.config, rows=rows)
+                   config=args.config, sizes_from=args.sizes_from, rows=rows)
     print(write_results(results, args.json, args.md,
                         f'Variable shapes: {args.task}', COLUMNS))
     return results

@@ -71,9 +71,12 @@ def pipeline_samples(pipeline_cfg, sizes, detection, seed=0):
     synthetic images of ``sizes``: the sizes and samples its random
     resizing and cropping really produce."""
     from mmcv.transforms import Compose
+    from mmengine.registry import DefaultScope
     transforms = [t for t in copy.deepcopy(pipeline_cfg)
                   if t['type'] not in LOADING]
-    pipeline = Compose(transforms)
+    with DefaultScope.overwrite_default_scope(
+            'mmdet' if detection else 'mmseg'):
+        pipeline = Compose(transforms)
     random.seed(seed)
     np.random.seed(seed)
     return [pipeline(_synthetic(shape, seed + i, detection))
@@ -87,15 +90,12 @@ def batches(samples, size):
             for i in range(0, len(samples), size)]
 
 
-def padded_shapes(model, data):
+def padded_shapes(model, data, training):
     """The (H, W) each batch reaches the backbone at, after the model's data
-    preprocessor (padding to the batch's largest, rounded up)."""
-    shapes = []
+    preprocessor (a training batch is padded to its largest image)."""
     with torch.no_grad():
-        for batch in data:
-            shapes.append(tuple(model.data_preprocessor(
-                batch, training=True)['inputs'].shape[-2:]))
-    return shapes
+        return [tuple(model.data_preprocessor(batch, training)['inputs'].
+                      shape[-2:]) for batch in data]
 
 
 def peak_memory_mb(device):

@@ -132,7 +132,7 @@ def case_of(x, weight, training):
 
 def bucket_key(family, bucket):
     """The bucket's name in logs and in the cache file, e.g.
-    ``cpu|float32|c128|k31|n1|h91-128|w181-256|nchw|infer``."""
+    ``cpu|float32|c128|k31|n1|h91-128|w182-256|nchw|infer``."""
     device, dtype, c, k, fmt, mode = family
     n, h, w = bucket
     return (f'{device}|{dtype}|c{c}|k{k}|n{_sizes(n, False)}|'

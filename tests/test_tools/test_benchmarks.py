@@ -5,13 +5,13 @@ import json
 
 import pytest
 import torch
+from mmengine.config import Config
 
-from mmrep.benchmark import measure, time_ms
-from mmrep.benchmark import timing
+from mmrep.benchmark import measure, shapes, time_ms, timing
 from mmrep.models import RepLKNet
 from mmrep.models.layers import ReparamLargeKernelConv
 
-from ..helpers import TINY_ARCH, run_tool
+from ..helpers import TINY_ARCH, TOY_DET, run_tool
 
 
 def test_time_ms_drops_the_warmup_and_takes_the_median(monkeypatch):
@@ -116,3 +116,59 @@ def test_benchmark_model_backbone_and_whole_segmentor(tmp_path):
             assert row['model'].startswith('RepLKNet' if extra else
                                            'EncoderDecoder')
             assert row['amp'] == bool(extra)
+
+
+def test_variable_shape_workloads_come_from_the_pipelines():
+    sizes = shapes.ade20k_sizes(50)
+    assert all(min(s) == 512 and max(s) % 32 == 0 and max(s) <= 1024
+               for s in sizes)
+    assert len(set(sizes)) > 10
+    config = Config.fromfile(
+        'configs/mask_rcnn/mask-rcnn_replknet31b_fpn_8xb2-ms-crop-3x_coco.py')
+    raw = shapes.coco_like_sizes(12)
+    samples = shapes.pipeline_samples(
+        config.train_dataloader.dataset.pipeline, raw, detection=True)
+    made = [tuple(s['inputs'].shape[-2:]) for s in samples]
+    # the ms-crop pipeline's sizes: short side <= 800, long side <= 1333,
+    # a new size for nearly every image; boxes and masks come along
+    assert all(min(s) <= 800 and max(s) <= 1333 for s in made)
+    assert len(set(made)) >= 10 and made != raw
+    assert all(len(s['data_samples'].gt_instances.masks) == 1
+               for s in samples)
+
+
+def test_benchmark_shapes_runs_each_impl_in_its_own_process(tmp_path):
+    out_json = tmp_path / 'shapes.json'
+    run_tool('tools/benchmark_shapes.py', 'ade20k', '--config',
+             'configs/upernet/replknet-tiny_toy-ade.py', '--count', '3',
+             '--impls', 'auto', 'auto, decided', 'rows', '--json',
+             str(out_json), '--md', str(tmp_path / 'shapes.md'))
+    rows = json.loads(out_json.read_text())['rows']
+    assert [r['impl'] for r in rows] == ['auto', 'auto, decided', 'rows']
+    for row in rows:  # the toy test pipeline keeps the sizes as they are
+        assert [tuple(s) for s in row['shapes']] == shapes.ade20k_sizes(3)
+        assert row['items'] == 3 and len(row['seconds']) == 3
+        assert row['total_s'] == pytest.approx(sum(row['seconds']))
+        assert row['vs_best'] == pytest.approx(row['total_s'] /
+                                               rows[2]['total_s'])
+        assert row['peak_mem_mb'] > 0
+    auto, decided, fixed = rows
+    assert auto['measured'] > 0 and auto['measuring_s'] > 0
+    # given the decisions, 'auto' measures nothing and chooses the same
+    assert decided['measured'] == 0 and decided['measuring_s'] == 0
+    assert decided['choices'] == auto['choices']
+    assert fixed['choices'] == {}
+    assert '| impl | items | distinct_shapes |' in (
+        tmp_path / 'shapes.md').read_text()
+
+
+def test_benchmark_shapes_trains_at_the_pipelines_sizes(tmp_path):
+    out_json = tmp_path / 'shapes.json'
+    run_tool('tools/benchmark_shapes.py', 'coco', '--config', TOY_DET,
+             '--sizes-from', TOY_DET, TOY_DET, '--count', '2', '--batch',
+             '2', '--impls', 'rows', '--json', str(out_json))
+    (row, ) = json.loads(out_json.read_text())['rows']
+    assert row['items'] == 2 and row['vs_best'] == 1
+    # the toy pipeline resizes to 128 wide or high; the batch is padded
+    # to its largest image, rounded up to 32
+    assert all(max(s) == 128 and min(s) % 32 == 0 for s in row['shapes'])
