@@ -30,33 +30,34 @@ from .kernels import bias_grad
 from .matmul_dwconv import memory_format
 
 
-def _run(impl, name, x, weight, training, call):
-    """``call(name)``; where 'auto' chose ``name`` for this bucket and it
-    raises on this shape, the bucket drops it and the call runs again with
-    the next choice (a fault is never kept; see ``dispatch.py``)."""
+def _run_chosen(impl, name, x, weight, training, call):
+    """``call(name)``. Where 'auto' chose ``name`` for this call's bucket
+    and it raises on this shape, the bucket drops it and the next choice
+    runs (a fault is never kept; see ``dispatch.py``)."""
     with torch.autocast(x.device.type, enabled=False):
-        try:
-            return call(name)
-        except Exception as error:
-            if impl != 'auto' or name == DISPATCHER.fallback or \
-                    DISPATCHER.forced():
-                raise
-            DISPATCHER.drop(x, weight, training, name, error)
-            return call(select_impl(x, weight, None, impl, training))
+        while True:
+            try:
+                return call(name)
+            except Exception as error:
+                if impl != 'auto' or name == DISPATCHER.fallback or \
+                        DISPATCHER.forced():
+                    raise
+                DISPATCHER.drop(x, weight, training, name, error)
+                name = select_impl(x, weight, None, impl, training)
 
 
 def _forward(x: Tensor, weight: Tensor, bias: Optional[Tensor], impl: str,
              training: bool) -> Tensor:
-    y = _run(impl, select_impl(x, weight, bias, impl, training), x, weight,
-             training, lambda name: IMPLEMENTATIONS[name].forward(
-                 x, weight, bias))
+    y = _run_chosen(
+        impl, select_impl(x, weight, bias, impl, training), x, weight,
+        training, lambda name: IMPLEMENTATIONS[name].forward(x, weight, bias))
     return y.contiguous(memory_format=memory_format(x))
 
 
 def _backward(grad_out: Tensor, x: Tensor, weight: Tensor, impl: str,
               needs_x: bool, needs_weight: bool) -> Tuple[Tensor, Tensor]:
     # the forward ran with training=True: the same bucket, the same choice
-    grad_x, grad_w = _run(
+    grad_x, grad_w = _run_chosen(
         impl, select_impl(x, weight, None, impl, training=True), x, weight,
         True, lambda name: IMPLEMENTATIONS[name].backward(
             grad_out, x, weight, (needs_x, needs_weight)))

@@ -182,22 +182,25 @@ def test_a_reused_choice_wrong_in_a_new_bucket_is_caught():
 
 def test_a_choice_that_raises_on_a_new_shape_of_its_bucket_is_dropped(
         logged, monkeypatch):
-    """The real op: 'rows' was chosen for the bucket, then raises on one of
-    its shapes; that call and the later ones run PyTorch's convolution."""
-    flaky = real_faulty(lambda x: x.shape[-1] == 13, raises=True)
-    monkeypatch.setitem(IMPLEMENTATIONS, 'rows', flaky)
+    """The real op: 'rows', then 'dense', were the bucket's fastest; both
+    raise on one of its shapes; that call and the later ones run PyTorch's
+    convolution."""
+    for name in ('rows', 'dense'):
+        monkeypatch.setitem(IMPLEMENTATIONS, name, real_faulty(
+            lambda x: x.shape[-1] == 13, raises=True))
     x, w = tensors(h=12, w=12, c=4, k=7)
     key = case_key(x, w, False)
     DISPATCHER.choices[key] = 'rows'
-    DISPATCHER.timings[key] = dict(rows=1., torch=2.)
+    DISPATCHER.timings[key] = dict(rows=1., dense=1.5, torch=2.)
     assert torch.equal(depthwise_conv2d(x, w), TORCH.forward(x, w))
     x13 = tensors(h=12, w=13, c=4, k=7)[0]
     assert case_key(x13, w, False) == key
     torch.testing.assert_close(depthwise_conv2d(x13, w),
                                TORCH.forward(x13, w))
     assert DISPATCHER.choices[key] == 'torch'
-    assert 'out of resource' in DISPATCHER.rejected[key]['rows']
-    assert any('rows removed as a candidate' in m for m, _ in logged)
+    for name in ('rows', 'dense'):
+        assert 'out of resource' in DISPATCHER.rejected[key][name]
+        assert any(f'{name} removed as a candidate' in m for m, _ in logged)
 
 
 def test_a_choice_beyond_its_size_limit_gives_way_to_the_next_fastest():
