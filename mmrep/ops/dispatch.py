@@ -69,7 +69,7 @@ import time
 import torch
 from mmengine.logging import print_log
 
-from .verify import mismatch, reference
+from .verify import mismatch, reference, reference_is_torch_call
 
 ENV_IMPL = 'MMREP_DWCONV_IMPL'
 ENV_CACHE = 'MMREP_DWCONV_CACHE'
@@ -358,10 +358,8 @@ class Dispatcher:
         grad = inputs[0] if training else None
         times, best = {}, float('inf')
         for name in names:
-            # the reference was PyTorch's own float32 call on the CPU: it
-            # served as this candidate's warm-up
-            warm = (name == 'torch' and x.dtype == torch.float32
-                    and x.device.type == 'cpu')
+            # the reference was this candidate's own call: its warm-up
+            warm = name == 'torch' and reference_is_torch_call(x, training)
             try:
                 seconds, got = self._time(
                     self.implementations[name], inputs, grad, best,

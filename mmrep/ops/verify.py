@@ -15,6 +15,7 @@ import contextlib
 import torch
 
 from .kernels import pytorch_conv
+from .matmul_dwconv import memory_format
 
 # Relative-error tolerances by the inputs' dtype. float32 implementations
 # agree with PyTorch's to ~1e-6 on the CPU; bf16/fp16 ones differ by their
@@ -50,11 +51,37 @@ def _exact_float32(device):
         torch.backends.cudnn.allow_tf32 = before
 
 
+def reference_layout(x, training):
+    """The memory format PyTorch's reference convolution runs in. Inference
+    on the CPU runs channels_last, oneDNN's depthwise path: the same numbers
+    as the NCHW path, ~20x faster on the 31B stage-1 maps (measured at
+    1x128x128x192, K=31; its backward is slower, so training keeps the
+    input's layout)."""
+    if x.device.type == 'cpu' and not training:
+        return torch.channels_last
+    return memory_format(x)
+
+
+def reference_is_torch_call(x, training):
+    """Whether the reference is exactly the 'torch' candidate's call on
+    these tensors (float32 on the CPU, in the input's own layout): it then
+    serves as that candidate's warm-up."""
+    same_layout = x.is_contiguous(
+        memory_format=reference_layout(x, training))
+    return x.dtype == torch.float32 and x.device.type == 'cpu' and \
+        same_layout
+
+
 def reference(x, weight, bias, grad_out=None):
     """PyTorch's float32 output (and, with ``grad_out``, input and weight
     gradients) for these tensors: ``[y]`` or ``[y, dx, dw]``."""
-    leaves = [t.detach().float().requires_grad_(grad_out is not None)
-              if t is not None else None for t in (x, weight, bias)]
+    layout = reference_layout(x, grad_out is not None)
+    leaves = [x.detach().float().contiguous(memory_format=layout),
+              weight.detach().float(),
+              bias.detach().float() if bias is not None else None]
+    for leaf in leaves:
+        if leaf is not None:
+            leaf.requires_grad_(grad_out is not None)
     with _exact_float32(x.device), torch.autocast(x.device.type,
                                                   enabled=False):
         with torch.enable_grad() if grad_out is not None else \

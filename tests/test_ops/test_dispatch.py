@@ -41,6 +41,17 @@ def test_a_slow_candidate_stops_being_timed_early():
     assert calls.count('slow') == 2  # the warm-up and one timed call
 
 
+@pytest.mark.parametrize('training, torch_forwards', [
+    (False, 2),  # the reference ran channels_last: its own warm-up
+    (True, 1),  # the reference was its very call: no warm-up of its own
+])
+def test_the_reference_warms_up_torch_only_where_it_was_its_call(
+        training, torch_forwards):
+    dispatcher, calls = fake_dispatcher(dict(fast=1., torch=10.))
+    dispatcher.choose(*tensors(), None, training=training)
+    assert calls.count('torch') == torch_forwards
+
+
 def test_a_slow_warm_up_alone_does_not_decide():
     clock = FakeClock()
     dispatcher, calls = fake_dispatcher(dict(fast=1., lazy=0.5), clock)

@@ -12,7 +12,8 @@ from mmrep.ops import (DISPATCHER, ENV_CACHE, IMPLEMENTATIONS,
                        Kernels, depthwise_conv2d)
 from mmrep.ops.dispatch import case_key
 from mmrep.ops.implementations import TorchKernels
-from mmrep.ops.verify import TOLERANCES, mismatch, reference, tolerance
+from mmrep.ops.verify import (TOLERANCES, mismatch, reference,
+                              reference_is_torch_call, tolerance)
 
 
 class OutOfResources(Exception):
@@ -191,3 +192,23 @@ def test_tolerance_tells_rounding_from_a_wrong_result(dtype):
     wrong = [want[0] * 1.1] + rounded[1:]
     assert 'output differs' in mismatch(wrong, want, dtype, x.device)
     assert tolerance(dtype, x.device) == TOLERANCES[dtype] < 0.05
+
+
+@pytest.mark.parametrize('training', [False, True])
+@pytest.mark.parametrize('layout', [torch.contiguous_format,
+                                    torch.channels_last])
+def test_the_cpu_reference_is_pytorchs_convolution_in_either_layout(
+        training, layout):
+    """Inference runs channels_last (oneDNN's fast path), training the
+    input's layout; the numbers are PyTorch's NCHW convolution's."""
+    x, w, b = (t.detach() for t in tensors(False))
+    x = x.contiguous(memory_format=layout)
+    want = reference(x, w, b, x if training else None)
+    nchw = F.conv2d(x.contiguous(), w, b, padding=3, groups=4)
+    torch.testing.assert_close(want[0], nchw, rtol=1e-5, atol=1e-5)
+    runs_channels_last = not training or layout == torch.channels_last
+    assert runs_channels_last == (not want[0].is_contiguous() and want[
+        0].is_contiguous(memory_format=torch.channels_last))
+    assert reference_is_torch_call(x, training) == (
+        training or layout == torch.channels_last)
+    assert not reference_is_torch_call(x.double(), training)
