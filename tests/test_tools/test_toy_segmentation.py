@@ -103,8 +103,8 @@ def test_trains_under_torch_compile_like_eager(toy_ade, tmp_path):
                               str(tmp_path / name), '--cfg-options',
                               *options, *extra).stdout
     assert 'Model has been "compiled"' in runs['compiled']
-    assert re.search(r'depthwise_conv2d cpu\|float32\|8x16x16x16\|k13\|'
-                     r'nchw\|train: \w+', runs['compiled'])
+    assert re.search(r'depthwise_conv2d cpu\|float32\|c16\|k13\|n5-8\|'
+                     r'h12-16\|w12-16\|nchw\|train: \w+', runs['compiled'])
     eager, compiled = (logged_losses(runs[n]) for n in ('eager', 'compiled'))
     assert len(eager) == len(compiled) == 3
     assert compiled[0] == pytest.approx(eager[0], rel=1e-3)
