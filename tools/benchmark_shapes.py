@@ -14,7 +14,10 @@ Each implementation runs in a process of its own, as a user's job would
 row 'auto, decided' runs 'auto' with the decisions of the 'auto' row given
 in advance: the same computation without measuring, so that the two rows'
 difference is what measuring costs in time and peak memory. ``vs_best``:
-total seconds over the fastest fixed implementation's.
+total seconds over the fastest fixed implementation's. With ``--repeat k``
+the implementations run in k rounds, one process each per round, in turn
+(so that a slow spell of the machine falls on all of them alike); a row
+is the run with the median total, ``runs_s`` lists every round's total.
 """
 import argparse
 import json
@@ -37,8 +40,8 @@ CONFIGS = dict(
 SIZES_FROM = [
     CONFIGS['coco'],
     'configs/fcos/fcos_replknet31b_fpn_8xb2-ms-640-800-2x_coco.py']
-COLUMNS = ['impl', 'items', 'distinct_shapes', 'total_s', 'first_s',
-           'vs_best', 'measured', 'measuring_s', 'peak_mem_mb']
+COLUMNS = ['impl', 'items', 'distinct_shapes', 'total_s', 'runs_s',
+           'first_s', 'vs_best', 'measured', 'measuring_s', 'peak_mem_mb']
 FIXED = ('rows', 'torch', 'triton')
 
 
@@ -141,6 +144,9 @@ def parse_args(argv):
     parser.add_argument('--impls', nargs='+', default=None,
                         help="default: auto, 'auto, decided', rows, torch "
                         "(and triton on a GPU)")
+    parser.add_argument('--repeat', type=int, default=1,
+                        help='rounds of all implementations in turn; each '
+                        'row reports its median round (default 1)')
     parser.add_argument('--device', default=None)
     parser.add_argument('--json')
     parser.add_argument('--md')
@@ -173,13 +179,20 @@ def main(argv=None):
             :impls.index('auto, decided')]:
         raise ValueError("--impls: 'auto, decided' runs the decisions of "
                          "the 'auto' row; list 'auto' before it")
-    rows = []
-    for impl in impls:
-        decisions = (next(r['choices'] for r in rows if r['impl'] == 'auto')
-                     if impl == 'auto, decided' else None)
-        rows.append(in_new_process(argv, impl, decisions))
-        print({k: rows[-1][k] for k in COLUMNS if k in rows[-1]},
-              flush=True)
+    if args.repeat < 1:
+        raise ValueError(f'--repeat must be 1 or more, got {args.repeat}')
+    rounds = []
+    for _ in range(args.repeat):
+        runs = []
+        for impl in impls:
+            decisions = (next(r['choices'] for r in runs
+                              if r['impl'] == 'auto')
+                         if impl == 'auto, decided' else None)
+            runs.append(in_new_process(argv, impl, decisions))
+            print({k: runs[-1][k] for k in COLUMNS if k in runs[-1]},
+                  flush=True)
+        rounds.append(runs)
+    rows = [workloads.median_run(runs) for runs in zip(*rounds)]
     fixed = [r['total_s'] for r in rows if r['impl'] in FIXED]
     for row in rows:
         row['vs_best'] = row['total_s'] / min(fixed) if fixed else None

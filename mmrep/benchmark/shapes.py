@@ -133,3 +133,13 @@ def preset_decisions(choices):
     DISPATCHER.reset()
     DISPATCHER.choices.update(choices)
     DISPATCHER.timings.update({k: {v: 0.} for k, v in choices.items()})
+
+
+def median_run(runs):
+    """The run of one implementation whose total is the median of its
+    rounds (the lower one of an even count: a run that happened), with
+    every round's total in ``runs_s``."""
+    ordered = sorted(runs, key=lambda run: run['total_s'])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    row['runs_s'] = [run['total_s'] for run in runs]
+    return row

@@ -66,6 +66,8 @@ def _fmt(value):
         return '-'
     if isinstance(value, float):
         return f'{value:.3g}' if abs(value) < 100 else f'{value:.0f}'
+    if isinstance(value, (list, tuple)):
+        return ', '.join(map(_fmt, value))
     return str(value)
 
 

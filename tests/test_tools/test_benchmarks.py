@@ -145,6 +145,7 @@ def test_benchmark_shapes_runs_each_impl_in_its_own_process(tmp_path):
              str(out_json), '--md', str(tmp_path / 'shapes.md'))
     rows = json.loads(out_json.read_text())['rows']
     assert [r['impl'] for r in rows] == ['auto', 'auto, decided', 'rows']
+    assert all(r['runs_s'] == [r['total_s']] for r in rows)
     for row in rows:  # the toy test pipeline keeps the sizes as they are
         assert [tuple(s) for s in row['shapes']] == shapes.ade20k_sizes(3)
         assert row['items'] == 3 and len(row['seconds']) == 3
@@ -160,6 +161,31 @@ def test_benchmark_shapes_runs_each_impl_in_its_own_process(tmp_path):
     assert fixed['choices'] == {}
     assert '| impl | items | distinct_shapes |' in (
         tmp_path / 'shapes.md').read_text()
+
+
+def test_median_run_is_a_run_that_happened():
+    runs = [dict(impl='rows', total_s=t, first_s=t / 10)
+            for t in (3.0, 1.0, 2.0, 9.0)]
+    row = shapes.median_run(runs)
+    # the lower median of an even count, whole: its own first call
+    assert row['total_s'] == 2.0 and row['first_s'] == 0.2
+    assert row['runs_s'] == [3.0, 1.0, 2.0, 9.0]
+    assert shapes.median_run(runs[:3])['total_s'] == 2.0
+
+
+def test_benchmark_shapes_repeats_in_rounds(tmp_path):
+    out_json = tmp_path / 'shapes.json'
+    run_tool('tools/benchmark_shapes.py', 'ade20k', '--config',
+             'configs/upernet/replknet-tiny_toy-ade.py', '--count', '2',
+             '--impls', 'auto', 'rows', '--repeat', '2', '--json',
+             str(out_json))
+    rows = json.loads(out_json.read_text())['rows']
+    assert [r['impl'] for r in rows] == ['auto', 'rows']
+    for row in rows:
+        assert len(row['runs_s']) == 2
+        assert row['total_s'] == min(row['runs_s'])
+    # every round starts afresh: 'auto' measures again in each process
+    assert rows[0]['measured'] > 0
 
 
 def test_benchmark_shapes_trains_at_the_pipelines_sizes(tmp_path):
