@@ -3,6 +3,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# make demo DEMO_IMPL=torch: the demo's large-kernel implementation
+DEMO_IMPL ?= rows
 # make test-torch TORCH=X: the backbone, op and checkpoint tests on torch X,
 # in .venv-torchX (numpy < 2, mmengine, mmcv 2.1.0 without ops). make test
 # also runs them on the oldest torch mmrep supports.
@@ -16,7 +18,7 @@ setup:
 	@bash tools/setup_env.sh
 
 demo: setup
-	@$(PY) tools/toy_demo.py
+	@$(PY) tools/toy_demo.py --impl $(DEMO_IMPL)
 
 # Both runs always run; make test fails if either failed.
 test: setup

@@ -14,8 +14,8 @@ def versions():
 setup(
     name='mmrep',
     version=versions()['__version__'],
-    description='RepLKNet (CVPR 2022) backbones for MMSegmentation 1.x and '
-    'MMDetection 3.x',
+    description='RepLKNet (CVPR 2022) and UniRepLKNet (CVPR 2024) backbones '
+    'for MMSegmentation 1.x and MMDetection 3.x',
     long_description=open('README.md').read() if osp.exists('README.md')
     else '',
     long_description_content_type='text/markdown',
@@ -24,7 +24,7 @@ setup(
     # mmrep/.mim links the configs and model index into the package, so
     # installed users can inherit them as 'mmrep::upernet/...'.
     include_package_data=True,
-    python_requires='>=3.8',
+    python_requires='>=3.9',
     install_requires=['mmengine>=0.10.0', 'mmcv>=2.0.0,<2.2.0',
                       f'torch>={versions()["MIN_TORCH"]}'],
     extras_require=dict(seg=['mmsegmentation>=1.2.0', 'ftfy', 'regex'],

@@ -1,6 +1,7 @@
-"""mmrep: RepLKNet large-kernel backbones for MMSegmentation and MMDetection.
+"""mmrep: the large-kernel backbones RepLKNet and UniRepLKNet for
+MMSegmentation and MMDetection.
 
-Importing the package registers the backbone (and mmrep's engine parts) in
+Importing the package registers the backbones (and mmrep's engine parts) in
 mmrep's own registries and in mmseg's/mmdet's, so a config only needs
 ``custom_imports=dict(imports=['mmrep'], allow_failed_imports=False)``,
 and configs anywhere can inherit mmrep's, e.g.

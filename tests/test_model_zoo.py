@@ -1,6 +1,7 @@
 """The model zoo files, and configs inherited from the installed package."""
 import glob
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -67,16 +68,17 @@ def unireplknet_models():
 
 
 def test_unireplknet_zoo_marks_the_papers_numbers_and_agrees_with_readme():
-    """Each row says whose its numbers are; the README's row of the same
-    config shows the same paper numbers."""
-    with open(osp.join(ROOT, 'README.md')) as f:
-        readme = f.read().splitlines()
+    """Each row says whose its numbers are; the row of the same config in
+    its folder's README (the one home of the zoo tables) shows the same
+    paper numbers."""
     models = list(unireplknet_models())
     assert len(models) == 17
     for model in models:
+        folder, name = osp.split(model['Config'])
+        with open(osp.join(ROOT, folder, 'README.md')) as f:
+            readme = f.read().splitlines()
         recipe = model['Metadata']['Recipe']
-        rows = [line for line in readme
-                if f'({model["Config"]})' in line]
+        rows = [line for line in readme if f'[{name}]({name})' in line]
         assert len(rows) == 1, model['Config']
         if 'Results' not in model:  # Mask R-CNN
             assert recipe == 'not official (no official number exists)'
@@ -89,3 +91,46 @@ def test_unireplknet_zoo_marks_the_papers_numbers_and_agrees_with_readme():
         meta = model['Metadata']
         assert f'| {metrics[0]} / {metrics[1]} |' in rows[0], rows[0]
         assert f'| {meta["Parameters"]} / {meta["FLOPs"]} |' in rows[0]
+
+
+def markdown_pages():
+    pages = glob.glob(osp.join(ROOT, 'docs', '*.md')) + glob.glob(
+        osp.join(ROOT, 'configs', '*', 'README.md'))
+    return ['README.md'] + sorted(osp.relpath(p, ROOT) for p in pages)
+
+
+def anchors(path):
+    """GitHub's anchors of a markdown file's headings."""
+    with open(path) as f:
+        titles = [line.lstrip('#').strip() for line in f
+                  if line.startswith('#')]
+    return {re.sub(r'[^\w\- ]', '', t.lower()).replace(' ', '-')
+            for t in titles}
+
+
+def test_every_link_of_the_readme_and_docs_leads_somewhere():
+    """Links between the README, docs/ and the config READMEs point at
+    files that exist and, with '#', at headings that exist."""
+    for page in markdown_pages():
+        with open(osp.join(ROOT, page)) as f:
+            text = f.read()
+        for target in re.findall(r'\]\(([^)\s]+)\)', text):
+            if target.startswith(('http://', 'https://')):
+                continue
+            path, _, anchor = target.partition('#')
+            path = osp.normpath(osp.join(ROOT, osp.dirname(page), path)
+                                if path else osp.join(ROOT, page))
+            assert osp.exists(path), f'{page}: {target}'
+            if anchor:
+                assert anchor in anchors(path), f'{page}: {target}'
+
+
+def test_readme_is_a_landing_page():
+    """The README stays short: the rest has one home in docs/ and the
+    config READMEs, which it links."""
+    with open(osp.join(ROOT, 'README.md')) as f:
+        readme = f.read()
+    assert len(readme.splitlines()) <= 120
+    for page in markdown_pages()[1:]:
+        if page.startswith('docs/'):
+            assert f']({page})' in readme, page

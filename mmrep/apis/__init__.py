@@ -1,6 +1,6 @@
 """What mmrep's tools run: the shared start-up of train/test
 (``launch``), the train and test tools themselves (``train``, ``test``),
-deploy models (``deploy``) and the toy demo (``toy_demo``)."""
+and deploy models (``deploy``)."""
 from .deploy import build_trained, reparameterize
 from .launch import load_config, parse_tool_args, run, tool_parser
 

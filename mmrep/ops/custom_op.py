@@ -26,8 +26,7 @@ from torch import Tensor
 
 from .compat import HAS_CUSTOM_OP
 from .implementations import DISPATCHER, IMPLEMENTATIONS, select_impl
-from .kernels import bias_grad
-from .matmul_dwconv import memory_format
+from .kernels import bias_grad, memory_format
 
 
 def _run_chosen(impl, name, x, weight, training, call):

@@ -46,8 +46,11 @@ Memory. Measuring holds one copy of the input, PyTorch's float32 result
 time: about five of the layer's inputs, once per bucket.
 
 Environment:
-    MMREP_DWCONV_IMPL: force one implementation wherever 'auto' is asked
-        for (e.g. ``torch`` to reproduce PyTorch's numbers exactly).
+    MMREP_DWCONV_IMPL: run one implementation wherever 'auto' is asked for
+        (e.g. ``torch`` to reproduce PyTorch's numbers exactly) without
+        editing a config. The rule: it replaces 'auto' only; a layer whose
+        config names an implementation (``large_kernel_impl='rows'``) keeps
+        it. Logged once per process and value, when it first applies.
     MMREP_DWCONV_CACHE: a JSON file keeping the decisions per bucket across
         processes, under the device's name and the torch version. A
         decision read from it is checked against PyTorch's convolution the
@@ -69,6 +72,7 @@ import time
 import torch
 from mmengine.logging import print_log
 
+from .kernels import memory_format
 from .verify import mismatch, reference, reference_is_torch_call
 
 ENV_IMPL = 'MMREP_DWCONV_IMPL'
@@ -122,9 +126,8 @@ def case_of(x, weight, training):
     """(family, bucket) of a call: what decides its speed, exactly and
     rounded (see the module's docstring)."""
     n, c, h, w = x.shape
-    fmt = ('channels_last' if not x.is_contiguous()
-           and x.is_contiguous(memory_format=torch.channels_last) else
-           'nchw')
+    fmt = ('channels_last' if memory_format(x) == torch.channels_last
+           else 'nchw')
     family = (x.device.type, str(x.dtype)[6:], c, weight.shape[-1], fmt,
               'train' if training else 'infer')
     return family, (_octave(n), _half_octave(h), _half_octave(w))
@@ -199,13 +202,22 @@ class Dispatcher:
         self.measured = {}  # family -> {bucket: key} measured here
         self.spent_s = 0.
         self._said_spent = False
+        self._said_forced = None
         self._disk = None  # (path, {namespace: {key: impl}} or None)
 
     def forced(self):
+        """The implementation MMREP_DWCONV_IMPL names in place of 'auto',
+        or None."""
         name = os.environ.get(ENV_IMPL)
         if name and name not in self.implementations:
             raise ValueError(f'{ENV_IMPL}={name!r} is not one of '
                              f'{sorted(self.implementations)}')
+        if name and name != self._said_forced:
+            self._said_forced = name
+            print_log(f'depthwise_conv2d: {ENV_IMPL}={name} runs {name!r} '
+                      "wherever 'auto' is configured (a layer configured "
+                      'with another implementation keeps it); nothing is '
+                      'measured', logger='current', level=logging.WARNING)
         return name or None
 
     def choose(self, x, weight, bias, training):

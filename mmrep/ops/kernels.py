@@ -39,6 +39,14 @@ def bias_grad(grad_out):
     return grad_out.sum((0, 2, 3), dtype=torch.float32).to(grad_out.dtype)
 
 
+def memory_format(x):
+    """x's memory format: channels_last where x is laid out so (and not
+    also contiguous, as 1x1 maps are), else contiguous."""
+    channels_last = (x.is_contiguous(memory_format=torch.channels_last)
+                     and not x.is_contiguous())
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
 def pytorch_conv(x, weight, bias=None):
     """PyTorch's own depthwise convolution of the op (stride 1, 'same').
     The padding is a pair: a traced kernel size (torch < 2.2's tracer gives

@@ -41,7 +41,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from .kernels import Kernels
+from .kernels import Kernels, memory_format
 
 # The dense matrix must stay small: 2**25 elements are 128 MiB in float32
 # (RepLKNet-31B's 14x14 stage, 512 x 196^2 = 19.7M, fits; its 7x7 stage,
@@ -187,8 +187,9 @@ def _rows_product(x, weight, plan):
     return acc
 
 
-def _rows_weight_grad(x, grad_out, plan):
+def rows_grad_weight(x, grad_out, weight):
     """dW[c, i, j]: per kernel row, windows^T @ grad_out on the diagonals."""
+    plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
     c = x.shape[1]
     win = plan.windows(x)
     dy = plan.blocked(grad_out)
@@ -204,12 +205,6 @@ def _rows_weight_grad(x, grad_out, plan):
     return grad.unsqueeze(1)
 
 
-def memory_format(x):
-    channels_last = (x.is_contiguous(memory_format=torch.channels_last)
-                     and not x.is_contiguous())
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
 def rows_conv(x, weight):
     """Forward of the row form, no autograd: (N, C, H, W) -> same shape."""
     plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
@@ -217,15 +212,10 @@ def rows_conv(x, weight):
     return plan.unblocked(acc, x.shape[0], memory_format(x)).to(x.dtype)
 
 
-def _rows_grad_weight(x, grad_out, weight):
-    plan = _row_plan(x.shape[2], x.shape[3], weight.shape[-1])
-    return _rows_weight_grad(x, grad_out, plan)
-
-
 ROWS = Kernels(
     rows_conv,
     lambda grad_out, weight: rows_conv(grad_out, weight.flip(-2, -1)),
-    _rows_grad_weight)
+    rows_grad_weight)
 
 
 # -------------------------------------------------------------- dense form

@@ -10,7 +10,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .kernels import Kernels
+from .kernels import Kernels, memory_format
 
 
 @triton.jit
@@ -118,11 +118,8 @@ def dwconv_grad_weight(x, grad_out, kernel_size, out=None):
 
 def _forward_in_format(x, weight):
     """The forward, in x's memory format (as F.conv2d returns it)."""
-    y = dwconv_forward(x, weight)
-    if not x.is_contiguous() and x.is_contiguous(
-            memory_format=torch.channels_last):
-        y = y.contiguous(memory_format=torch.channels_last)
-    return y
+    return dwconv_forward(x, weight).contiguous(
+        memory_format=memory_format(x))
 
 
 TRITON = Kernels(

@@ -14,8 +14,7 @@ import contextlib
 
 import torch
 
-from .kernels import pytorch_conv
-from .matmul_dwconv import memory_format
+from .kernels import memory_format, pytorch_conv
 
 # Relative-error tolerances by the inputs' dtype. float32 implementations
 # agree with PyTorch's to ~1e-6 on the CPU; bf16/fp16 ones differ by their

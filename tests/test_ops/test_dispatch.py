@@ -77,16 +77,26 @@ def test_training_times_the_backward_too():
 
 
 def test_environment_forces_an_implementation(monkeypatch):
+    messages = []
+    monkeypatch.setattr(dispatch, 'print_log',
+                        lambda msg, **kw: messages.append(msg))
     dispatcher, calls = fake_dispatcher(dict(slow=3., fast=1.))
     monkeypatch.setenv(ENV_IMPL, 'slow')
     assert dispatcher.choose(*tensors(), None, training=True) == 'slow'
+    assert dispatcher.choose(*tensors(), None, training=False) == 'slow'
     assert calls == [] and dispatcher.choices == {}
+    # visible: said once, with the rule
+    said = [m for m in messages if f'{ENV_IMPL}=slow' in m]
+    assert len(said) == 1 and 'configured with another' in said[0]
     monkeypatch.setenv(ENV_IMPL, 'cudnn')
     with pytest.raises(ValueError, match=ENV_IMPL):
         dispatcher.choose(*tensors(), None, training=True)
 
 
 def test_argument_forces_an_implementation(monkeypatch):
+    # a configured implementation wins over the environment's, which
+    # replaces 'auto' only (the dispatcher, never asked, never reads it)
+    monkeypatch.setenv(ENV_IMPL, 'torch')
     ran = []
     monkeypatch.setattr(DISPATCHER, 'choose',
                         lambda *a: ran.append(a) or 'torch')

@@ -8,10 +8,10 @@ import sys
 
 import torch
 
-from mmrep.apis.toy_demo import latest_test_metrics
 from mmrep.checkpoint import read_checkpoint
 
 from ..helpers import ROOT, free_port, run_tool
+from ..helpers.tools import latest_test_metrics
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 

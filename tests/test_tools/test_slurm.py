@@ -6,10 +6,9 @@ import sys
 
 import pytest
 
-from mmrep.apis.toy_demo import latest_test_metrics
-
 from ..helpers import run_tool
 from ..helpers.slurm_cluster import SlurmCluster, missing_binaries
+from ..helpers.tools import latest_test_metrics
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 

@@ -8,9 +8,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmrep.apis.toy_demo import latest_test_metrics
-
 from ..helpers import ROOT, run_tool, toy_coco_options
+from ..helpers.tools import latest_test_metrics
 
 CONFIG = 'configs/mask_rcnn/replknet-tiny_toy-coco.py'
 

@@ -8,9 +8,8 @@ import re
 import pytest
 import torch
 
-from mmrep.apis.toy_demo import latest_test_metrics, majority_miou
-
 from ..helpers import ROOT, run_tool, train_toy
+from ..helpers.tools import latest_test_metrics, majority_miou
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 

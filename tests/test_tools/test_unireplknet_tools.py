@@ -12,10 +12,10 @@ from mmrep.analysis import count_model
 from mmrep.analysis.complexity import count_flops
 from mmrep.analysis.erf import (THRESHOLDS, area_ratios, build_backbone,
                                 effective_receptive_field)
-from mmrep.apis.toy_demo import latest_test_metrics, majority_miou
 from mmrep.models.layers import DilatedReparamBlock
 
 from ..helpers import ROOT, random_checkpoint, run_tool, train_toy
+from ..helpers.tools import latest_test_metrics, majority_miou
 from .test_deploy import (assert_close_maps, deployed_and_trained, rel_err,
                           toy_batch)
 

@@ -57,10 +57,9 @@ class RepLKNet(RepBackbone):
             form deploy checkpoints of ``tools/deploy/reparameterize.py
             --fuse-conv-bn`` have; needs ``deploy=True``. Defaults to False.
         large_kernel_impl (str): Implementation of the large depthwise
-            convs: 'auto' (the fastest of them, measured once per device,
-            dtype and shape), 'torch', 'rows', 'dense' or 'triton'. See
-            :mod:`mmrep.ops`.
-            Defaults to 'auto'.
+            convs: 'auto' (the fastest of them, measured and checked once
+            per bucket of shapes), 'torch', 'rows', 'dense' or 'triton'.
+            See :mod:`mmrep.ops`. Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): Initialization config;
             ``dict(type='Pretrained', checkpoint=PATH)`` loads weights from
             a file, URL or any mmengine checkpoint scheme

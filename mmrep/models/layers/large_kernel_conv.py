@@ -21,8 +21,9 @@ class ReparamLargeKernelConv(nn.Module):
         small_kernel (int | None): Odd small kernel size k <= K, or None.
         norm_cfg (dict): Config of the norm layers. Defaults to BN.
         deploy (bool): Build ``lkb_reparam`` directly. Defaults to False.
-        impl (str): Implementation of the large-kernel conv: 'auto', 'torch'
-            or 'triton' (see :mod:`mmrep.ops`). Defaults to 'auto'.
+        impl (str): Implementation of the large-kernel conv: 'auto', 'torch',
+            'rows', 'dense' or 'triton' (see :mod:`mmrep.ops`). Defaults to
+            'auto'.
     """
 
     def __init__(self, channels, kernel_size, small_kernel,
