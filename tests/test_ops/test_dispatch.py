@@ -1,6 +1,7 @@
 """'auto' measures and chooses; forcing, the decision cache, bad
 arguments."""
 import json
+import platform
 
 import pytest
 import torch
@@ -196,3 +197,18 @@ def test_the_module_checks_its_arguments_once_at_construction(monkeypatch):
     assert checked == []  # not again in the forward
     with pytest.raises(ValueError, match='does not match 3 input channels'):
         conv(torch.randn(1, 3, 9, 9))
+
+
+def test_trials_hand_freed_memory_back(monkeypatch):
+    """The trials' thread frees into its own malloc arena; each measured
+    bucket hands that memory back (else peak RSS grows by it)."""
+    if platform.libc_ver()[0] == 'glibc':
+        assert dispatch.MALLOC_TRIM is not None
+    trims = []
+    monkeypatch.setattr(dispatch, 'return_freed_memory',
+                        lambda: trims.append(1))
+    dispatcher, _ = fake_dispatcher(dict(a=2., b=1.))
+    dispatcher.choose(*tensors(), None, training=True)
+    assert len(trims) == 1
+    dispatcher.choose(*tensors(), None, training=True)  # decided: no trial
+    assert len(trims) == 1
