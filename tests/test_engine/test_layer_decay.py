@@ -63,6 +63,27 @@ def test_bad_decay_settings():
         lrs('block_wise')
 
 
+def test_the_backbone_tells_the_depth():
+    """The constructor asks the backbone (mmpretrain's get_layer_depth);
+    a backbone that cannot tell is refused by name."""
+    backbone = Segmentor().backbone  # 5 pairs: layers 0..6
+    assert backbone.get_layer_depth('backbone.stem.0.conv.weight',
+                                    'backbone.') == (0, 6)
+    assert backbone.get_layer_depth('stages.1.blocks.3.pw2.conv.weight'
+                                    ) == (3, 6)
+    assert backbone.get_layer_depth('neck.conv.weight', 'backbone.') == (6, 6)
+    assert backbone.get_layer_depth('stem.0.conv.weight',
+                                    decay_type='stage_wise') == (0, 5)
+    model = Segmentor()
+    model.backbone = nn.Conv2d(3, 64, 3)
+    init_default_scope('mmseg')
+    with pytest.raises(ValueError, match='get_layer_depth.*Conv2d'):
+        build_optim_wrapper(model, dict(
+            type='OptimWrapper', optimizer=dict(type='AdamW', lr=1.0),
+            constructor='RepLKNetLayerDecayOptimizerConstructor',
+            paramwise_cfg=dict(decay_rate=0.9)))
+
+
 # ------------------------------------------------------------ UniRepLKNet
 def official_unireplknet_layer(name, n):
     """The official downstream constructor's rule, written out as listed:
@@ -126,9 +147,9 @@ def test_every_unireplknet_parameter_follows_the_official_rule(constructor,
 
 
 def test_unireplknet_default_num_layers_are_the_official_ones():
-    from mmrep.engine.layer_decay import default_unireplknet_layers
-    assert default_unireplknet_layers((3, 3, 18, 3)) == 9  # T
-    assert default_unireplknet_layers((3, 3, 27, 3)) == 12  # S..XL
+    from mmrep.models.backbones.unireplknet import default_layer_count
+    assert default_layer_count((3, 3, 18, 3)) == 9  # T
+    assert default_layer_count((3, 3, 27, 3)) == 12  # S..XL
 
 
 def test_unireplknet_refuses_stage_wise():

@@ -20,6 +20,7 @@ class RepBackbone(BaseModule):
     num_stages = 4
     arch_settings = {}
     arch_keys = ()
+    decay_types = ('layer_wise', )  # the layer-wise lr decay rules it has
 
     @classmethod
     def _named_arch(cls, arch):
@@ -94,6 +95,41 @@ class RepBackbone(BaseModule):
                 if isinstance(module, _BatchNorm):
                     module.eval()
         return self
+
+    def get_layer_depth(self, param_name, prefix='',
+                        decay_type='layer_wise', num_layers=None):
+        """Depth of a parameter for layer-wise lr decay, as mmpretrain's
+        backbones tell it (so that a constructor needs no backbone
+        internals).
+
+        Args:
+            param_name (str): The parameter's name in the model, e.g.
+                'backbone.stages.1.blocks.3.pw1.conv.weight'.
+            prefix (str): What the model puts before the backbone's own
+                names, e.g. 'backbone.'. A name without it (neck, heads)
+                is of the last layer.
+            decay_type (str): One of ``decay_types``.
+            num_layers (int, optional): The family's layer count (see
+                :meth:`_layer_depth`); defaults to the family's own.
+
+        Returns:
+            tuple[int, int]: The parameter's layer and the last layer.
+        """
+        if decay_type not in self.decay_types:
+            raise ValueError(
+                f'paramwise_cfg.decay_type must be one of {self.decay_types}'
+                f", got {decay_type!r}: {type(self).__name__}'s rule is "
+                f"{' or '.join(self.decay_types)}")
+        if not param_name.startswith(prefix):
+            _, top = self._layer_depth('', decay_type, num_layers)
+            return top, top
+        return self._layer_depth(param_name[len(prefix):], decay_type,
+                                 num_layers)
+
+    def _layer_depth(self, name, decay_type, num_layers):
+        """(layer, last layer) of the backbone's parameter ``name``; a
+        name that is not a backbone module's is of the last layer."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ weights
     def init_weights(self):

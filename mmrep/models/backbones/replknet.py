@@ -196,6 +196,33 @@ class RepLKNet(RepBackbone):
         return tuple(outs)
 
     # ----------------------------------------------------------- training
+    decay_types = ('layer_wise', 'stage_wise')
+
+    def _layer_depth(self, name, decay_type, num_layers):
+        """The stem is layer 0, each (RepLKBlock, ConvFFN) pair
+        ('layer_wise') or each stage ('stage_wise') one deeper; the last
+        layer ``num_layers - 1`` (default: pairs + 2 or stages + 2) is what
+        lies outside the backbone."""
+        layers = self.arch['layers']
+        num_layers = num_layers or (
+            sum(layers) + 2 if decay_type == 'layer_wise'
+            else len(layers) + 2)
+        top = num_layers - 1
+        parts = name.split('.')
+        if parts[0] == 'stem':
+            return 0, top
+        if parts[0] not in ('stages', 'transitions'):
+            return top, top
+        stage = int(parts[1]) + (parts[0] == 'transitions')
+        if decay_type == 'stage_wise':
+            return min(stage + 1, top), top
+        first = sum(layers[:stage])
+        if parts[0] == 'stages' and parts[2] == 'blocks':
+            return min(1 + first + int(parts[3]) // 2, top), top
+        if parts[0] == 'stages':  # the stage's output norm: its last pair
+            return min(first + layers[stage], top), top
+        return min(1 + first, top), top  # the transition into `stage`
+
     def _frozen_modules(self):
         if self.frozen_stages < 0:
             return []

@@ -28,6 +28,13 @@ DEFAULT_KERNEL_SIZES = {
 }
 
 
+def default_layer_count(depths):
+    """The layer-decay ``num_layers`` of the official configs (9 for T's
+    third stage of 18 blocks, 12 for S..XL's 27): the third stage's last
+    block is layer ``num_layers - 1``."""
+    return 4 + (depths[2] - 1) // 3
+
+
 def _arch(depths, dims):
     return dict(depths=list(depths), dims=list(dims),
                 kernel_sizes=copy.deepcopy(DEFAULT_KERNEL_SIZES[depths]))
@@ -214,6 +221,29 @@ class UniRepLKNet(RepBackbone):
         return tuple(outs)
 
     # ----------------------------------------------------------- training
+    def _layer_depth(self, name, decay_type, num_layers):
+        """The official downstream constructor's rule (UniRepLKNet
+        repository): ``downsample_layers.0`` layer 0, ``stages.0`` 1,
+        ``downsample_layers.1`` and ``stages.1`` 2, ``downsample_layers.2``
+        3, block j of ``stages.2`` 3 + j // 3, ``downsample_layers.3`` and
+        ``stages.3`` n, the rest (the output norms, neck, heads) n + 1;
+        n = ``num_layers``, by default the official configs' (9 for T's 18
+        blocks in stage 3, 12 for S..XL's 27)."""
+        depths = self.arch['depths']
+        if len(depths) != 4:
+            raise ValueError(f'UniRepLKNet layer decay needs 4 stages, got '
+                             f'depths {depths}')
+        n = num_layers or default_layer_count(depths)
+        parts = name.split('.')
+        if parts[0] not in ('downsample_layers', 'stages'):
+            return n + 1, n + 1
+        stage = int(parts[1])
+        if stage == 3:
+            return n, n + 1
+        if parts[0] == 'downsample_layers':
+            return (0, 2, 3)[stage], n + 1
+        return (1, 2, 3 + int(parts[2]) // 3)[stage], n + 1
+
     def _frozen_modules(self):
         if self.frozen_stages < 0:
             return []
