@@ -2,11 +2,13 @@
 pretrained weights through mmrep's loader, and the switch to deploy."""
 import copy
 
+import torch
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
+from ..layers.reparam import Reparameterizable
 
 
 class RepBackbone(BaseModule):
@@ -76,6 +78,13 @@ class RepBackbone(BaseModule):
         if not 0 <= rate < 1:
             raise ValueError(f'drop_path_rate must be in [0, 1), got {rate}')
         return rate
+
+    @staticmethod
+    def _drop_path_rates(rate, num):
+        """``num`` stochastic-depth rates, linear from 0 to ``rate``: the
+        official ``torch.linspace`` values (made on the CPU, so that a model
+        built under ``torch.device('meta')`` gets the same)."""
+        return torch.linspace(0, rate, num, device='cpu').tolist()
 
     # ----------------------------------------------------------- training
     def _frozen_modules(self):
@@ -165,7 +174,7 @@ class RepBackbone(BaseModule):
 
         def visit(module):
             for child in module.children():
-                if hasattr(child, 'switch_to_deploy'):
+                if isinstance(child, Reparameterizable):
                     found.append(child)
                 else:
                     visit(child)

@@ -1,12 +1,10 @@
 """RepLKNet backbone (Ding et al., "Scaling Up Your Kernels to 31x31", CVPR 2022)."""
-import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import fuse_conv_bn
 
 from mmrep.ops import check_impl, check_kernel_size
 from mmrep.registry import MODELS
-from ..layers import RepLKNetStage, conv_bn
+from ..layers import RepLKNetStage, checkpointed, conv_bn
 from .base import RepBackbone
 
 _B = dict(layers=[2, 2, 18, 2], channels=[128, 256, 512, 1024], small_kernel=5,
@@ -123,8 +121,7 @@ class RepLKNet(RepBackbone):
             conv_bn(c1, c1, 3, stride=2, groups=c1, norm_cfg=norm_cfg,
                     act=True),
         ])
-        rates = torch.linspace(0, drop_path_rate, sum(layers),
-                               device='cpu').tolist()
+        rates = self._drop_path_rates(drop_path_rate, sum(layers))
         self.stages = nn.ModuleList()
         self.transitions = nn.ModuleList()
         for i, depth in enumerate(layers):
@@ -182,10 +179,7 @@ class RepLKNet(RepBackbone):
     def forward(self, x):
         x = self.stem[0](x)
         for layer in self.stem[1:]:
-            if self.with_cp and torch.is_grad_enabled():
-                x = cp.checkpoint(layer, x, use_reentrant=False)
-            else:
-                x = layer(x)
+            x = checkpointed(layer, x, self.with_cp)
         outs = []
         for i, stage in enumerate(self.stages):
             x = stage(x)

@@ -146,14 +146,6 @@ class UniRepLKNet(RepBackbone):
             self.add_module(f'norm{i}', LayerNorm2d(dims[i]))
         self._freeze_stages()
 
-    @staticmethod
-    def _drop_path_rates(rate, num_blocks):
-        # as torch.linspace(0, rate, n), without creating a tensor (works
-        # under torch.device('meta'))
-        if num_blocks == 1:
-            return [0.]
-        return [rate * i / (num_blocks - 1) for i in range(num_blocks)]
-
     # ------------------------------------------------------------- arguments
     @staticmethod
     def _changed_arch(settings, changes):

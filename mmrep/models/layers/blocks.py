@@ -1,16 +1,10 @@
 """RepLKNet's two block types and the stage that alternates them."""
-import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
-from mmcv.cnn.bricks import DropPath
 
 from .conv_bn import conv_bn
 from .large_kernel_conv import ReparamLargeKernelConv
-
-
-def _drop_path(rate):
-    return DropPath(rate) if rate > 0 else nn.Identity()
+from .reparam import checkpointed, stochastic_depth
 
 
 class RepLKBlock(nn.Module):
@@ -40,7 +34,7 @@ class RepLKBlock(nn.Module):
             deploy=deploy, impl=impl)
         self.lk_nonlinear = nn.ReLU()
         self.pw2 = conv_bn(dw_channels, channels, 1, norm_cfg=norm_cfg)
-        self.drop_path = _drop_path(drop_path)
+        self.drop_path = stochastic_depth(drop_path)
 
     def forward(self, x):
         out = self.pw1(self.prelkb_bn(x))
@@ -65,7 +59,7 @@ class ConvFFN(nn.Module):
         self.pw1 = conv_bn(channels, hidden_channels, 1, norm_cfg=norm_cfg)
         self.nonlinear = nn.GELU()
         self.pw2 = conv_bn(hidden_channels, channels, 1, norm_cfg=norm_cfg)
-        self.drop_path = _drop_path(drop_path)
+        self.drop_path = stochastic_depth(drop_path)
 
     def forward(self, x):
         out = self.nonlinear(self.pw1(self.preffn_bn(x)))
@@ -114,10 +108,5 @@ class RepLKNetStage(nn.Module):
 
     def forward(self, x):
         for block in self.blocks:
-            if self.with_cp and torch.is_grad_enabled():
-                # Non-reentrant: works under DDP and with inputs that do not
-                # require grad (frozen stem).
-                x = cp.checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
+            x = checkpointed(block, x, self.with_cp)
         return x

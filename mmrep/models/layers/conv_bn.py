@@ -1,6 +1,4 @@
-"""Conv-BN(-ReLU) units with the official RepLKNet child names, and the
-folding of a BN into the kernel before it."""
-import torch
+"""Conv-BN(-ReLU) units with the official RepLKNet child names."""
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
@@ -29,15 +27,3 @@ def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
     if act:
         unit.add_module('nonlinear', nn.ReLU())
     return unit
-
-
-@torch.no_grad()
-def fold_bn(kernel, bn, bias=None):
-    """The kernel and bias of a conv (bias-free unless ``bias``) followed by
-    an eval-mode BN, as one conv: ``kernel * gamma / std`` and
-    ``beta + (bias - mean) * gamma / std``.
-    """
-    std = (bn.running_var + bn.eps).sqrt()
-    scale = bn.weight / std
-    shift = -bn.running_mean if bias is None else bias - bn.running_mean
-    return kernel * scale.reshape(-1, 1, 1, 1), bn.bias + shift * scale

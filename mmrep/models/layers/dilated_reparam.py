@@ -1,12 +1,10 @@
 """UniRepLKNet's Dilated Reparam Block: a large depthwise kernel trained
 next to dilated small kernels, merged into one kernel for deployment."""
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from mmrep.ops import LargeKernelDWConv2d
-from .conv_bn import fold_bn
+from .reparam import Reparameterizable, fold_bn, pad_kernel
 
 # (kernel size, dilation) of the parallel branches for each large kernel
 # size: the official defaults (UniRepLKNet repository, ``unireplknet.py``).
@@ -30,13 +28,7 @@ def dilate_kernel(kernel, dilation):
     return out
 
 
-def pad_kernel(kernel, size):
-    """Zero-pad a centred (C, 1, k, k) kernel to (C, 1, size, size)."""
-    pad = (size - kernel.shape[-1]) // 2
-    return F.pad(kernel, [pad] * 4)
-
-
-class DilatedReparamBlock(nn.Module):
+class DilatedReparamBlock(Reparameterizable, nn.Module):
     """Depthwise KxK conv-BN plus dilated depthwise conv-BN branches, summed.
 
     Training form: ``lk_origin`` (KxK, through :mod:`mmrep.ops`) and
@@ -64,6 +56,7 @@ class DilatedReparamBlock(nn.Module):
         self.kernel_size = kernel_size
         self.branches = DILATED_BRANCHES[kernel_size]
         self.impl = impl
+        self.deployed = deploy
         self.lk_origin = LargeKernelDWConv2d(channels, kernel_size,
                                              bias=deploy, impl=impl)
         if deploy:
@@ -75,10 +68,6 @@ class DilatedReparamBlock(nn.Module):
                 dilation=r, groups=channels, bias=False))
             self.add_module(f'dil_bn_k{k}_{r}',
                             build_norm_layer(norm_cfg, channels)[1])
-
-    @property
-    def deployed(self):
-        return not hasattr(self, 'origin_bn')
 
     def _branch(self, k, r):
         return (getattr(self, f'dil_conv_k{k}_{r}'),
@@ -105,11 +94,8 @@ class DilatedReparamBlock(nn.Module):
             bias = bias + small_bias
         return kernel, bias
 
-    @torch.no_grad()
-    def switch_to_deploy(self):
+    def _merge(self):
         """Merge the branches into a biased ``lk_origin``."""
-        if self.deployed:
-            return
         kernel, bias = self.equivalent_kernel_bias()
         conv = LargeKernelDWConv2d(kernel.shape[0], self.kernel_size,
                                    bias=True, impl=self.impl).to(kernel)

@@ -1,12 +1,12 @@
 """The re-parameterizable large-kernel depthwise convolution of RepLKNet."""
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmrep.ops import LargeKernelDWConv2d
-from .conv_bn import conv_bn, fold_bn
+from .conv_bn import conv_bn
+from .reparam import Reparameterizable, fold_bn, pad_kernel
 
 
-class ReparamLargeKernelConv(nn.Module):
+class ReparamLargeKernelConv(Reparameterizable, nn.Module):
     """Depthwise KxK conv-BN plus a parallel small-kernel conv-BN, summed.
 
     In training form the module holds ``lkb_origin`` (KxK conv + BN) and,
@@ -32,6 +32,7 @@ class ReparamLargeKernelConv(nn.Module):
         self.kernel_size = kernel_size
         self.small_kernel = small_kernel
         self.impl = impl
+        self.deployed = deploy
         if deploy:
             self.lkb_reparam = self._depthwise(channels, kernel_size, bias=True)
             return
@@ -48,10 +49,6 @@ class ReparamLargeKernelConv(nn.Module):
         return LargeKernelDWConv2d(channels, kernel_size, bias=bias,
                                    impl=self.impl)
 
-    @property
-    def deployed(self):
-        return hasattr(self, 'lkb_reparam')
-
     def forward(self, x):
         if self.deployed:
             return self.lkb_reparam(x)
@@ -67,19 +64,16 @@ class ReparamLargeKernelConv(nn.Module):
         if self.small_kernel is not None:
             small_kernel, small_bias = fold_bn(self.small_conv.conv.weight,
                                                self.small_conv.bn)
-            pad = (self.kernel_size - self.small_kernel) // 2
-            kernel = kernel + F.pad(small_kernel, [pad] * 4)
+            kernel = kernel + pad_kernel(small_kernel, self.kernel_size)
             bias = bias + small_bias
         return kernel, bias
 
-    def switch_to_deploy(self):
-        """Merge the branches into ``lkb_reparam`` (uses BN running stats)."""
-        if self.deployed:
-            return
+    def _merge(self):
+        """Merge the branches into ``lkb_reparam``."""
         kernel, bias = self.equivalent_kernel_bias()
         conv = self._depthwise(kernel.shape[0], self.kernel_size, bias=True)
-        conv.weight.data.copy_(kernel)
-        conv.bias.data.copy_(bias)
+        conv.weight.copy_(kernel)
+        conv.bias.copy_(bias)
         conv.to(kernel.device)
         self.lkb_reparam = conv
         del self.lkb_origin

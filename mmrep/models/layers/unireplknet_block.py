@@ -3,13 +3,12 @@ names, and its re-parameterization into the deploy form."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
-from mmcv.cnn.bricks import DropPath
 
-from .conv_bn import fold_bn
 from .dilated_reparam import DILATED_BRANCHES, DilatedReparamBlock
 from .norms import GRN, ToChannelsFirst, ToChannelsLast
+from .reparam import (Reparameterizable, checkpointed, fold_bn,
+                      stochastic_depth)
 
 # 3 and 5 are plain depthwise convs; the larger ones Dilated Reparam Blocks.
 SMALL_KERNELS = (3, 5)
@@ -35,7 +34,7 @@ class SEBlock(nn.Module):
         return x * torch.sigmoid(self.up(w))
 
 
-class UniRepLKNetBlock(nn.Module):
+class UniRepLKNetBlock(Reparameterizable, nn.Module):
     """``x + drop_path(gamma * pwconv2(act(pwconv1(se(norm(dwconv(x)))))))``.
 
     ``dwconv`` is a Dilated Reparam Block for kernels >= 7 and a plain
@@ -69,6 +68,7 @@ class UniRepLKNetBlock(nn.Module):
             raise ValueError(f'UniRepLKNetBlock: kernel_size must be one of '
                              f'{BLOCK_KERNELS}, got {kernel_size}')
         self.with_cp = with_cp
+        self.deployed = deploy
         if kernel_size in SMALL_KERNELS:
             self.dwconv = nn.Conv2d(dim, dim, kernel_size,
                                     padding=kernel_size // 2, groups=dim,
@@ -92,12 +92,7 @@ class UniRepLKNetBlock(nn.Module):
         self.gamma = (nn.Parameter(torch.full((dim, ),
                                               float(layer_scale_init_value)))
                       if layer_scale_init_value and not deploy else None)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else \
-            nn.Identity()
-
-    @property
-    def deployed(self):
-        return len(self.pwconv2) == 2
+        self.drop_path = stochastic_depth(drop_path)
 
     def residual(self, x):
         y = self.se(self.norm(self.dwconv(x)))
@@ -107,19 +102,12 @@ class UniRepLKNetBlock(nn.Module):
         return self.drop_path(y)
 
     def forward(self, x):
-        if self.with_cp and torch.is_grad_enabled():
-            # non-reentrant: works under DDP and for inputs without grad
-            return x + cp.checkpoint(self.residual, x, use_reentrant=False)
-        return x + self.residual(x)
+        return x + checkpointed(self.residual, x, self.with_cp)
 
-    @torch.no_grad()
-    def switch_to_deploy(self):
-        """Fold the block into its deploy form (BN running statistics):
-        the dilated branches and ``norm`` into one biased depthwise conv,
-        GRN's ``beta`` and ``pwconv2``'s BN and the layer scale into one
-        biased Linear."""
-        if self.deployed:
-            return
+    def _merge(self):
+        """Fold the block into its deploy form: the dilated branches and
+        ``norm`` into one biased depthwise conv, GRN's ``beta`` and
+        ``pwconv2``'s BN and the layer scale into one biased Linear."""
         self._fold_norm_into_dwconv()
         self._fold_into_pwconv2()
 
@@ -142,16 +130,15 @@ class UniRepLKNetBlock(nn.Module):
     def _fold_into_pwconv2(self):
         linear, _, bn = self.pwconv2
         grn = self.act[1]
-        scale = 1. if self.gamma is None else self.gamma
         # the Linear sees (gamma * N + 1) * x + beta: beta adds W @ beta
-        bias = linear.weight @ grn.beta.view(-1)
+        weight, bias = fold_bn(linear.weight, bn,
+                               linear.weight @ grn.beta.view(-1))
         grn.beta = None
-        std = (bn.running_var + bn.eps).sqrt()
-        factor = bn.weight / std * scale
         new = nn.Linear(linear.in_features, linear.out_features).to(
             linear.weight)
-        new.weight.copy_(linear.weight * factor[:, None])
-        new.bias.copy_((bn.bias - bn.running_mean * bn.weight / std) * scale
-                       + bias * factor)
+        if self.gamma is not None:  # the layer scale, per output channel
+            weight, bias = weight * self.gamma[:, None], bias * self.gamma
+        new.weight.copy_(weight)
+        new.bias.copy_(bias)
         self.pwconv2 = nn.Sequential(new, ToChannelsFirst())
         self.gamma = None
