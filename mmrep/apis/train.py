@@ -1,8 +1,8 @@
 """tools/train.py: train a segmentor or detector from an mmrep config
 (mmseg 1.x / mmdet 3.x options: --work-dir, --resume, --amp, --auto-scale-lr,
 --cfg-options, --launcher)."""
-from mmrep.engine.start_checks import check_pretrained, check_resume_fits
 from .launch import load_config, parse_tool_args, run, tool_parser
+from .start_checks import check_pretrained, check_resume_fits
 
 
 def parse_args(argv=None):

@@ -9,7 +9,8 @@
 """
 
 from .loading import (CLASSIFIER_PREFIXES, CheckpointError,
-                      backbone_state_dict, read_checkpoint, unwrap_state_dict)
+                      backbone_state_dict, compare_keys, read_checkpoint,
+                      unwrap_state_dict)
 
 DOWNSTREAM_PREFIXES = ('decode_head.', 'auxiliary_head.', 'neck.',
                        'rpn_head.', 'roi_head.', 'bbox_head.')
@@ -34,19 +35,15 @@ def convert_imagenet(state_dict):
 
 def check_against_model(state_dict, model, source):
     """Raise if keys or shapes differ from ``model``'s state dict."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(own))
-    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model '
-                  f'{tuple(own[k].shape)}' for k, v in state_dict.items()
-                  if k in own and own[k].shape != v.shape]
+    diff = compare_keys(state_dict, model.state_dict())
     problems = []
-    if missing:
-        problems.append('missing keys: ' + ', '.join(missing))
-    if unexpected:
-        problems.append('unexpected keys: ' + ', '.join(unexpected))
-    if mismatched:
-        problems.append('shape mismatches:\n  ' + '\n  '.join(mismatched))
+    if diff.missing:
+        problems.append('missing keys: ' + ', '.join(diff.missing))
+    if diff.unexpected:
+        problems.append('unexpected keys: ' + ', '.join(diff.unexpected))
+    if diff.mismatched:
+        problems.append('shape mismatches:\n  '
+                        + '\n  '.join(diff.mismatched))
     if problems:
         raise CheckpointError(f'{source} does not fit the model:\n'
                               + '\n'.join(problems))
@@ -71,5 +68,3 @@ def convert_checkpoint(src, model=None, model_key=None):
     meta = dict(converted_from=str(src), source_format=fmt)
     return dict(meta=meta, state_dict={k: v.contiguous()
                                        for k, v in state_dict.items()}), fmt
-
-

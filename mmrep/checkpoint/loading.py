@@ -116,6 +116,30 @@ def backbone_state_dict(state_dict, prefix=None):
 
 
 @dataclass
+class KeyDiff:
+    """How a state dict's keys differ from a model's: the model's keys the
+    file lacks, the file's keys the model lacks, and the shared keys whose
+    shapes differ (``'key: checkpoint (..) vs model (..)'``)."""
+    missing: list
+    unexpected: list
+    mismatched: list
+
+    def __bool__(self):
+        return bool(self.missing or self.unexpected or self.mismatched)
+
+
+def compare_keys(state_dict, own):
+    """The :class:`KeyDiff` of ``state_dict`` against ``own`` (a model's
+    state dict): the one key check of loading, converting and resuming."""
+    return KeyDiff(
+        missing=sorted(set(own) - set(state_dict)),
+        unexpected=sorted(set(state_dict) - set(own)),
+        mismatched=[f'{k}: checkpoint {tuple(v.shape)} vs model '
+                    f'{tuple(own[k].shape)}' for k, v in state_dict.items()
+                    if k in own and tuple(v.shape) != tuple(own[k].shape)])
+
+
+@dataclass
 class LoadReport:
     """What a load did: keys missing in the file, unexpected in the model,
     and classifier keys ignored on purpose."""
@@ -136,22 +160,20 @@ def load_state_dict_by_name(model, state_dict, source='<checkpoint>',
     ignored = sorted(k for k in state_dict
                      if k.startswith(CLASSIFIER_PREFIXES) and k not in own)
     state_dict = {k: v for k, v in state_dict.items() if k not in ignored}
-    mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model '
-                  f'{tuple(own[k].shape)}'
-                  for k, v in state_dict.items()
-                  if k in own and v.shape != own[k].shape]
-    if mismatched:
+    diff = compare_keys(state_dict, own)
+    if diff.mismatched:
         raise CheckpointError(
-            f'{source}: shape mismatch for {len(mismatched)} key(s) - is it a '
-            f'checkpoint of another arch?\n  ' + '\n  '.join(mismatched))
+            f'{source}: shape mismatch for {len(diff.mismatched)} key(s) - is '
+            f'it a checkpoint of another arch?\n  '
+            + '\n  '.join(diff.mismatched))
     if not set(state_dict) & set(own):
         raise CheckpointError(
             f'{source}: no key matches {type(model).__name__} (the file has '
             f'e.g. {sorted(state_dict)[:5]}); it is not a checkpoint of this '
             f'model{_family_hint(state_dict)}')
-    result = model.load_state_dict(state_dict, strict=False)
-    report = LoadReport(sorted(result.missing_keys),
-                        sorted(result.unexpected_keys), ignored)
+    # the differences are reported by name below, or raise under strict
+    model.load_state_dict(state_dict, strict=False)
+    report = LoadReport(diff.missing, diff.unexpected, ignored)
     _report(report, source, logger, strict)
     return report
 

@@ -4,7 +4,8 @@ import pickle
 import pytest
 import torch
 
-from mmrep.checkpoint import CheckpointError, load_backbone_checkpoint
+from mmrep.checkpoint import (CheckpointError, compare_keys,
+                              load_backbone_checkpoint)
 from mmrep.models import RepLKNet
 
 from ..helpers import (TINY_ARCH, assert_loaded, build_loaded,
@@ -98,3 +99,13 @@ def test_pickled_objects_are_refused(tmp_path):
         pickle.dump({'stem.0.conv.weight': Evil()}, f)
     with pytest.raises(CheckpointError, match='evil.pth.*does not unpickle'):
         build_loaded(path)
+
+
+def test_one_key_check_names_every_difference():
+    """compare_keys is what loading, converting and resuming all report."""
+    own = {'a': torch.zeros(2), 'b': torch.zeros(3, 3), 'c': torch.zeros(1)}
+    diff = compare_keys({'b': torch.zeros(3, 4), 'c': torch.ones(1),
+                         'z': torch.zeros(1)}, own)
+    assert diff.missing == ['a'] and diff.unexpected == ['z']
+    assert diff.mismatched == ['b: checkpoint (3, 4) vs model (3, 3)']
+    assert diff and not compare_keys(dict(own), own)

@@ -13,7 +13,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
-from mmrep.checkpoint import CheckpointError, read_checkpoint
+from mmrep.checkpoint import CheckpointError, compare_keys, read_checkpoint
 
 
 def _pretrained_owners(node):
@@ -72,19 +72,16 @@ def check_resume_fits(model, checkpoint, config_path):
     model = model.module if is_model_wrapper(model) else model
     saved = read_checkpoint(checkpoint)
     weights = saved.get('state_dict', saved)
-    own = model.state_dict()
-    missing = sorted(set(own) - set(weights))
-    unexpected = sorted(set(weights) - set(own))
-    mismatched = sorted(k for k in set(own) & set(weights)
-                        if tuple(own[k].shape) != tuple(weights[k].shape))
-    if not (missing or unexpected or mismatched):
+    diff = compare_keys(weights, model.state_dict())
+    if not diff:
         return
     origin = saved.get('meta', {}).get('experiment_name')
     lines = [f'--resume: {checkpoint}'
              + (f' (written by {origin})' if origin else '')
              + f' is not a checkpoint of the model of {config_path}:']
-    for label, keys in (('missing', missing), ('unexpected', unexpected),
-                        ('of another shape', mismatched)):
+    for label, keys in (('missing', diff.missing),
+                        ('unexpected', diff.unexpected),
+                        ('of another shape', diff.mismatched)):
         if keys:
             lines.append(f'  {len(keys)} keys {label}, e.g. '
                          + ', '.join(keys[:5]))
