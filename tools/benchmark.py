@@ -13,11 +13,11 @@ import argparse
 import copy
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmrep.benchmark import environment, measure, write_results
 from mmrep.ops import IMPLS
-from mmrep.utils import build_model
+from mmrep.utils import build_model, drop_pretrained, read_config
 
 COLUMNS = ['model', 'impl', 'compiled', 'batch', 'shape', 'amp',
            'train_img_s', 'infer_img_s', 'infer_deploy_img_s', 'compile_s',
@@ -27,7 +27,7 @@ TIMM_MODELS = ('convnext_base', 'swin_base_patch4_window7_224')
 
 def build(cfg, backbone_only, impl):
     cfg = copy.deepcopy(cfg)
-    cfg.model.backbone.pop('init_cfg', None)
+    drop_pretrained(cfg.model)
     if impl:
         cfg.model.backbone.large_kernel_impl = impl
     return build_model(cfg, backbone_only)
@@ -68,9 +68,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     device = torch.device(args.device or
                           ('cuda' if torch.cuda.is_available() else 'cpu'))
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     family = cfg.model.backbone.type.split('.')[-1]
     arch = cfg.model.backbone.get('arch', 'default')
     arch = arch if isinstance(arch, str) else 'custom'

@@ -31,7 +31,7 @@ from mmengine.config import Config
 
 from mmrep.benchmark import environment, write_results
 from mmrep.benchmark import shapes as workloads
-from mmrep.utils import build_model
+from mmrep.utils import build_model, drop_pretrained
 
 CONFIGS = dict(
     ade20k='configs/upernet/'
@@ -54,8 +54,7 @@ def build(cfg, impl, device):
 
 def copy_without_init(cfg):
     cfg = Config(cfg.to_dict())
-    cfg.model.backbone.pop('init_cfg', None)
-    cfg.model.pop('pretrained', None)
+    drop_pretrained(cfg.model)
     return cfg
 
 

@@ -10,28 +10,10 @@
         configs/upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py
 """
 import argparse
-import os
-import os.path as osp
 
-import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmrep.checkpoint import convert_checkpoint
-from mmrep.models import RepLKNet
-from mmrep.utils import build_model
-
-
-def target_model(args):
-    if args.config:
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
-        cfg.model.backbone.pop('init_cfg', None)
-        return build_model(cfg)
-    if args.arch:
-        return RepLKNet(arch=args.arch,
-                        norm_intermediate_features=args.stage_norms)
-    return None
+from mmrep.apis.convert import convert_file, target_model
 
 
 def main(argv=None):
@@ -54,13 +36,10 @@ def main(argv=None):
                         '(default: state_dict or model; model_ema for the '
                         "official training script's EMA weights)")
     args = parser.parse_args(argv)
-    model = target_model(args)
-    checkpoint, fmt = convert_checkpoint(args.src, model, args.model_key)
-    if osp.dirname(args.dst):
-        os.makedirs(osp.dirname(args.dst), exist_ok=True)
-    torch.save(checkpoint, args.dst)
-    print(f'{args.src} ({fmt} format, {len(checkpoint["state_dict"])} '
-          f'tensors) -> {args.dst}'
+    model = target_model(args.config, args.cfg_options, args.arch,
+                         args.stage_norms)
+    fmt, count = convert_file(args.src, args.dst, model, args.model_key)
+    print(f'{args.src} ({fmt} format, {count} tensors) -> {args.dst}'
           + (' (keys and shapes checked)' if model is not None else ''))
 
 

@@ -10,9 +10,10 @@ proposals (default 1000), see ``mmrep.analysis.complexity``.
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmrep.analysis import DEFAULT_PROPOSALS, count_model
+from mmrep.utils import drop_pretrained, read_config
 
 
 def main(argv=None):
@@ -25,10 +26,8 @@ def main(argv=None):
                         help='proposals fed to two-stage RoI heads')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.model.backbone.pop('init_cfg', None)  # weights do not change counts
+    cfg = read_config(args.config, args.cfg_options)
+    drop_pretrained(cfg.model)  # weights do not change counts
     result = count_model(cfg, tuple(args.shape), args.num_proposals)
     print(f'config: {args.config}\ninput: 3x{args.shape[0]}x{args.shape[1]}')
     for key, value in result.items():

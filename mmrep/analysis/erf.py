@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from mmrep.checkpoint import load_backbone_checkpoint
-from mmrep.utils import build_model
+from mmrep.utils import build_model, drop_pretrained
 
 THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
 MEAN = np.array([123.675, 116.28, 103.53])
@@ -26,9 +26,7 @@ STD = np.array([58.395, 57.12, 57.375])
 
 
 def build_backbone(cfg, checkpoint=None):
-    init_cfg = cfg.model.backbone.get('init_cfg') or {}
-    if checkpoint or init_cfg.get('type') == 'Pretrained':
-        cfg.model.backbone.init_cfg = None
+    drop_pretrained(cfg.model)  # the given checkpoint or none
     backbone = build_model(cfg, backbone_only=True)
     if checkpoint:
         load_backbone_checkpoint(backbone, checkpoint)

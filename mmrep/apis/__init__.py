@@ -1,6 +1,7 @@
-"""What mmrep's tools run: the shared start-up of train/test
-(``launch``), the train and test tools themselves (``train``, ``test``),
-and deploy models (``deploy``)."""
+"""What mmrep's tools run, importable and tested directly: the shared
+start-up of train/test (``launch``, ``start_checks``), the train and test
+tools (``train``, ``test``), deploy models (``deploy``), ONNX export
+(``onnx``) and checkpoint conversion (``convert``)."""
 from .deploy import build_trained, reparameterize
 from .launch import load_config, parse_tool_args, run, tool_parser
 

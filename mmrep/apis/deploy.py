@@ -6,15 +6,14 @@ import os.path as osp
 
 import torch
 from mmcv.cnn import fuse_conv_bn
-from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
-from mmrep.utils import build_model
+from mmrep.utils import build_model, drop_pretrained, read_config
 
 
 def build_trained(cfg, checkpoint):
     """The config's model with the checkpoint loaded strictly, in eval."""
-    cfg.model.backbone.init_cfg = None
+    drop_pretrained(cfg.model)  # the checkpoint holds every weight
     model = build_model(cfg)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.eval()
@@ -31,9 +30,7 @@ def reparameterize(config, checkpoint, out_dir, cfg_options=None,
     backbone is fused as well (mmcv's ``fuse_conv_bn``), and the deploy
     config builds that form (``bn_fused=True``).
     """
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options)
     model = build_trained(cfg, checkpoint)
     backbone = type(model.backbone)
     if fuse_bn and 'bn_fused' not in inspect.signature(backbone).parameters:

@@ -6,12 +6,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmrep.utils import (close_process_group, init_cpu_process_group,
-                         prepare_cpu_distributed, task_of)
+                         prepare_cpu_distributed, read_config, task_of)
 
 
 def tool_parser(description, config_help='config file path'):
@@ -40,10 +40,8 @@ def parse_tool_args(parser, argv=None):
 def load_config(args):
     """The config of ``args.config`` with the launcher, --cfg-options and
     the work dir (default ``./work_dirs/<config name>``) applied."""
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -14,21 +14,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from mmrep.checkpoint import CheckpointError, compare_keys, read_checkpoint
-
-
-def _pretrained_owners(node):
-    """Every dict of a config tree whose ``init_cfg`` holds a Pretrained
-    entry, with that entry."""
-    if isinstance(node, dict):
-        init = node.get('init_cfg')
-        for entry in init if isinstance(init, list) else [init]:
-            if isinstance(entry, dict) and entry.get('type') == 'Pretrained':
-                yield node, entry
-        for value in node.values():
-            yield from _pretrained_owners(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _pretrained_owners(value)
+from mmrep.utils import drop_pretrained, pretrained_entries
 
 
 def weights_source(cfg):
@@ -46,17 +32,15 @@ def check_pretrained(cfg, config_path):
     make sure every local pretrained file exists. Returns the checkpoint the
     run starts from, or None."""
     source = weights_source(cfg)
-    for owner, entry in list(_pretrained_owners(cfg.model)):
-        path = entry.get('checkpoint')
-        if source is not None:
-            init = owner['init_cfg']
-            rest = [e for e in init if e is not entry] if isinstance(
-                init, list) else []
-            owner['init_cfg'] = rest or None
+    if source is not None:
+        for path in drop_pretrained(cfg.model):
             print_log(f'not loading the pretrained weights {path}: the run '
                       f'starts from {source}, whose weights replace them',
                       logger='current')
-        elif path and '://' not in str(path) and not osp.isfile(path):
+        return source
+    for _, entry in pretrained_entries(cfg.model):
+        path = entry.get('checkpoint')
+        if path and '://' not in str(path) and not osp.isfile(path):
             raise FileNotFoundError(
                 f'{config_path}: the pretrained weights {path!r} do not '
                 f'exist. Give their path with --cfg-options '

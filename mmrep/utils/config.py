@@ -1,8 +1,55 @@
-"""Config helpers shared by mmrep's train/test tools."""
+"""Config helpers shared by mmrep's tools: reading a config with
+--cfg-options, removing its pretrained weights, the task, CPU runs."""
 import warnings
 
+from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, init_default_scope
+
+
+def read_config(path, cfg_options=None):
+    """``Config.fromfile(path)`` with ``--cfg-options`` merged: how every
+    tool reads its config."""
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def pretrained_entries(node):
+    """``(owner, entry)`` for every Pretrained entry of the ``init_cfg``s
+    in a config tree (``owner`` the dict holding that ``init_cfg``)."""
+    if isinstance(node, dict):
+        init = node.get('init_cfg')
+        for entry in init if isinstance(init, list) else [init]:
+            if isinstance(entry, dict) and entry.get('type') == 'Pretrained':
+                yield node, entry
+        for value in node.values():
+            yield from pretrained_entries(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from pretrained_entries(value)
+
+
+def drop_pretrained(model_cfg):
+    """Remove the pretrained weights from a model config: every Pretrained
+    entry of its ``init_cfg``s (the other entries stay; an ``init_cfg`` left
+    empty is removed, so the module initializes as its class does) and a
+    model-level ``pretrained``. For runs and tools whose weights come from
+    elsewhere or do not matter. Returns the checkpoints they named."""
+    dropped = []
+    for owner, entry in list(pretrained_entries(model_cfg)):
+        init = owner['init_cfg']
+        rest = [e for e in init if e is not entry] if isinstance(
+            init, list) else []
+        if rest:
+            owner['init_cfg'] = rest
+        else:
+            owner.pop('init_cfg')
+        dropped.append(entry.get('checkpoint'))
+    if model_cfg.get('pretrained'):
+        dropped.append(model_cfg.pop('pretrained'))
+    return dropped
 
 
 def task_of(cfg):

@@ -1,10 +1,14 @@
-"""tools/deploy/export_onnx.py: onnxruntime reproduces PyTorch's logits."""
+"""tools/deploy/export_onnx.py: onnxruntime reproduces PyTorch's logits;
+the export's parts (mmrep.apis.onnx) directly."""
 import numpy as np
 import onnxruntime as ort
+import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmrep.apis import build_trained
+from mmrep.apis.onnx import MatrixAdaptiveAvgPool2d, export_segmentor
 
 from ..helpers import TOY_SEG, random_checkpoint, run_tool
 
@@ -34,3 +38,17 @@ def test_detector_configs_are_refused(tmp_path):
                     'configs/mask_rcnn/replknet-tiny_toy-coco.py', 'x.pth',
                     str(tmp_path / 'x.onnx'), check=False)
     assert proc.returncode != 0 and 'segmentation configs' in proc.stdout
+
+
+def test_matrix_pool_is_adaptive_average_pooling():
+    """Exact for sizes the exporter refuses (not divisible by the output)."""
+    x = torch.randn(2, 4, 16, 11, dtype=torch.float64)
+    for out in (1, 2, 3, 6, (3, 4)):
+        torch.testing.assert_close(MatrixAdaptiveAvgPool2d(out)(x),
+                                   F.adaptive_avg_pool2d(x, out))
+
+
+def test_export_names_what_it_covers(tmp_path):
+    with pytest.raises(ValueError, match='segmentation configs.*mmdeploy'):
+        export_segmentor('configs/mask_rcnn/replknet-tiny_toy-coco.py',
+                         'x.pth', str(tmp_path / 'x.onnx'), (64, 64))

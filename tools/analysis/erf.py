@@ -9,10 +9,11 @@ import argparse
 import glob
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmrep.analysis.erf import (area_ratios, build_backbone,
                                 effective_receptive_field, heat_map)
+from mmrep.utils import read_config
 
 
 def main(argv=None):
@@ -32,9 +33,7 @@ def main(argv=None):
                    for p in glob.glob(osp.join(args.images, f'*.{ext}')))
     if not paths:
         raise FileNotFoundError(f'--images {args.images!r} holds no images')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     backbone = build_backbone(cfg, args.checkpoint)
     contrib = effective_receptive_field(backbone, paths[:args.num_images],
                                         args.size)
