@@ -1,11 +1,19 @@
 """mmrep: the large-kernel backbones RepLKNet and UniRepLKNet for
 MMSegmentation and MMDetection.
 
-Importing the package registers the backbones (and mmrep's engine parts) in
-mmrep's own registries and in mmseg's/mmdet's, so a config only needs
-``custom_imports=dict(imports=['mmrep'], allow_failed_imports=False)``,
-and configs anywhere can inherit mmrep's, e.g.
-``mmrep::upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py``.
+Importing the package is what a config's
+``custom_imports=dict(imports=['mmrep'], allow_failed_imports=False)`` does;
+it changes this process in these ways only, each needed by that config:
+
+* it registers the backbones and mmrep's engine parts in mmrep's registries
+  and in mmseg's/mmdet's (``mmrep.registry.register``), and lets configs
+  inherit mmrep's as ``mmrep::upernet/...`` bases;
+* it adds the few harmless types official checkpoints pickle (numpy scalars,
+  the training script's ``argparse.Namespace``, mmengine's message hub) to
+  torch's weights-only allow-list (``mmrep.checkpoint.safe_types``), so
+  mmseg's and mmdet's own tools read and resume them with
+  ``weights_only=True``;
+* it filters two warnings that are not the user's to act on (below).
 """
 import warnings
 

@@ -4,7 +4,7 @@ mmrep keeps its own ``MODELS`` registry (a child of mmengine's root), so
 ``type='mmrep.RepLKNet'`` builds from any scope. Configs of mmseg and mmdet
 usually write plain ``type='RepLKNet'`` under their own default scope; for that
 the classes are also registered into those registries when the packages are
-installed (see :func:`register_into_downstream`).
+installed (see :func:`register`).
 """
 import importlib
 
@@ -39,9 +39,20 @@ def register_config_scope():
     MODULE2PACKAGE.setdefault('mmrep', 'mmrep')
 
 
-def register_into_downstream(registry_name, cls):
-    """Register ``cls`` under its own name in mmseg's and mmdet's registry
-    ``registry_name`` (e.g. 'MODELS'), for each of them that is installed."""
+def register(registry_name):
+    """The one way mmrep registers a class: a decorator putting it, under
+    its own name, in mmrep's registry ``registry_name`` ('MODELS', 'HOOKS'
+    or 'OPTIM_WRAPPER_CONSTRUCTORS') and in mmseg's and mmdet's of that
+    name, for each of them that is installed; configs of any of the three
+    scopes then build it by name."""
+    def add(cls):
+        globals()[registry_name].register_module(module=cls)
+        _register_into_downstream(registry_name, cls)
+        return cls
+    return add
+
+
+def _register_into_downstream(registry_name, cls):
     for scope in DOWNSTREAM_SCOPES:
         try:
             module = importlib.import_module(f'{scope}.registry')
@@ -50,4 +61,3 @@ def register_into_downstream(registry_name, cls):
         registry = getattr(module, registry_name)
         if cls.__name__ not in registry.module_dict:
             registry.register_module(module=cls)
-    return cls

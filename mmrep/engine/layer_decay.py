@@ -12,12 +12,12 @@ the last layer); biases and other 1-D tensors get no weight decay (GRN's
 """
 from mmengine.dist import get_dist_info
 from mmengine.logging import MMLogger
-from mmrep.registry import OPTIM_WRAPPER_CONSTRUCTORS, register_into_downstream
+from mmrep.registry import register
 
 from .optim_constructor import PlainGroupsOptimWrapperConstructor
 
 
-@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+@register('OPTIM_WRAPPER_CONSTRUCTORS')
 class RepLKNetLayerDecayOptimizerConstructor(
         PlainGroupsOptimWrapperConstructor):
     """Optimizer wrapper constructor with layer-wise lr decay for RepLKNet
@@ -83,13 +83,8 @@ class RepLKNetLayerDecayOptimizerConstructor(
         params.extend(groups.values())
 
 
-@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+@register('OPTIM_WRAPPER_CONSTRUCTORS')
 class UniRepLKNetLayerDecayOptimizerConstructor(
         RepLKNetLayerDecayOptimizerConstructor):
     """The same constructor under a UniRepLKNet name (configs read better);
     the rule follows the backbone either way."""
-
-
-for _cls in (RepLKNetLayerDecayOptimizerConstructor,
-             UniRepLKNetLayerDecayOptimizerConstructor):
-    register_into_downstream('OPTIM_WRAPPER_CONSTRUCTORS', _cls)

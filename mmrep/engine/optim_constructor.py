@@ -2,10 +2,10 @@
 can trace."""
 from mmengine.optim import DefaultOptimWrapperConstructor
 
-from mmrep.registry import OPTIM_WRAPPER_CONSTRUCTORS, register_into_downstream
+from mmrep.registry import register
 
 
-@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+@register('OPTIM_WRAPPER_CONSTRUCTORS')
 class PlainGroupsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """mmengine's default constructor, handing the optimizer plain ``dict``
     parameter groups.
@@ -30,7 +30,3 @@ class PlainGroupsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         groups = optim_wrapper.optimizer.param_groups
         groups[:] = [dict(group) for group in groups]
         return optim_wrapper
-
-
-register_into_downstream('OPTIM_WRAPPER_CONSTRUCTORS',
-                         PlainGroupsOptimWrapperConstructor)

@@ -3,10 +3,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmrep.models.backbones.base import RepBackbone
-from mmrep.registry import HOOKS, register_into_downstream
+from mmrep.registry import register
 
 
-@HOOKS.register_module()
+@register('HOOKS')
 class ReparameterizeHook(Hook):
     """Before the test loop (after the checkpoint is loaded), switch every
     RepLKNet / UniRepLKNet backbone of the model to its deploy form
@@ -27,6 +27,3 @@ class ReparameterizeHook(Hook):
             print_log(f'ReparameterizeHook: re-parameterized {blocks} blocks '
                       f'of {type(backbone).__name__} for testing',
                       logger='current')
-
-
-register_into_downstream('HOOKS', ReparameterizeHook)

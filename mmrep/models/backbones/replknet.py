@@ -3,7 +3,7 @@ import torch.nn as nn
 from mmcv.cnn import fuse_conv_bn
 
 from mmrep.ops import check_impl, check_kernel_size
-from mmrep.registry import MODELS
+from mmrep.registry import register
 from ..layers import RepLKNetStage, checkpointed, conv_bn
 from .base import RepBackbone
 
@@ -17,6 +17,7 @@ def _with_kernels(base, kernels):
     return dict(base, large_kernel_sizes=kernels)
 
 
+@register('MODELS')
 class RepLKNet(RepBackbone):
     """RepLKNet backbone returning the feature maps of its four stages.
 
@@ -226,6 +227,3 @@ class RepLKNet(RepBackbone):
                 modules.append(self.transitions[i - 1])
             modules.append(self.stages[i])
         return modules
-
-
-MODELS.register_module(module=RepLKNet)

@@ -7,7 +7,7 @@ import copy
 import torch.nn as nn
 
 from mmrep.ops import check_impl
-from mmrep.registry import MODELS
+from mmrep.registry import register
 from ..layers import BLOCK_KERNELS, LayerNorm2d, UniRepLKNetBlock
 from .base import RepBackbone
 
@@ -40,6 +40,7 @@ def _arch(depths, dims):
                 kernel_sizes=copy.deepcopy(DEFAULT_KERNEL_SIZES[depths]))
 
 
+@register('MODELS')
 class UniRepLKNet(RepBackbone):
     """UniRepLKNet backbone returning the feature maps of its four stages.
 
@@ -242,6 +243,3 @@ class UniRepLKNet(RepBackbone):
         return ([self.downsample_layers[0]] +
                 list(self.downsample_layers[1:self.frozen_stages]) +
                 list(self.stages[:self.frozen_stages]))
-
-
-MODELS.register_module(module=UniRepLKNet)
