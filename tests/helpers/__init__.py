@@ -81,6 +81,19 @@ def free_port():
 
 
 # ---------------------------------------------------------------- weights
+def assert_checkpointing_keeps_gradients(build):
+    """``build(with_cp)`` makes a backbone; with gradient checkpointing it
+    computes the same parameter gradients as without."""
+    torch.manual_seed(0)
+    plain, cp_model = build(False), build(True)
+    cp_model.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    for model in (plain, cp_model):
+        sum(o.sum() for o in model(x)).backward()
+    for (name, a), b in zip(plain.named_parameters(), cp_model.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, msg=name)
+
+
 def randomize_bn(model, seed=0):
     """Random affine parameters and running statistics for every BN."""
     gen = torch.Generator().manual_seed(seed)

@@ -8,7 +8,7 @@ from mmrep.models import UniRepLKNet
 from mmrep.models.layers import (DILATED_BRANCHES, DilatedReparamBlock,
                                  UniRepLKNetBlock, dilate_kernel)
 
-from ..helpers import randomize_bn
+from ..helpers import assert_checkpointing_keeps_gradients, randomize_bn
 from ..helpers.unireplknet import (OFFICIAL_BRANCHES, TINY_UNI_ARCH,
                                    official_arch, official_keys,
                                    official_param_count,
@@ -207,16 +207,9 @@ def test_frozen_stages_and_norm_eval():
 
 
 def test_with_cp_gives_the_same_gradients():
-    torch.manual_seed(0)
-    plain = UniRepLKNet(arch=TINY_UNI_ARCH, layer_scale_init_value=0.5)
-    cp_model = UniRepLKNet(arch=TINY_UNI_ARCH, layer_scale_init_value=0.5,
-                           with_cp=True)
-    cp_model.load_state_dict(plain.state_dict())
-    x = torch.randn(2, 3, 64, 64)
-    for model in (plain, cp_model):
-        sum(o.sum() for o in model(x)).backward()
-    for (name, a), b in zip(plain.named_parameters(), cp_model.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, msg=name)
+    assert_checkpointing_keeps_gradients(
+        lambda with_cp: UniRepLKNet(arch=TINY_UNI_ARCH, with_cp=with_cp,
+                                    layer_scale_init_value=0.5))
 
 
 def test_sync_bn_from_config_and_no_process_wide_switch():

@@ -16,8 +16,9 @@ from mmrep.models.layers import DilatedReparamBlock
 
 from ..helpers import ROOT, random_checkpoint, run_tool, train_toy
 from ..helpers.tools import latest_test_metrics, majority_miou
-from .test_deploy import (assert_close_maps, deployed_and_trained, rel_err,
-                          toy_batch)
+from .test_deploy import (assert_close_maps,
+                          assert_segmentor_predicts_the_same,
+                          deployed_and_trained, toy_batch)
 
 TOY_UNI_SEG = f'{ROOT}/configs/upernet/unireplknet-tiny_toy-ade.py'
 TOY_UNI_DET = f'{ROOT}/configs/mask_rcnn/unireplknet-tiny_toy-coco.py'
@@ -67,14 +68,8 @@ def reparameterized(config, tmp_path):
 
 def test_deploy_tool_on_a_segmentor(toy_ade, tmp_path):
     trained, deploy = reparameterized(TOY_UNI_SEG, tmp_path)
-    batch = toy_batch(TOY_UNI_SEG, toy_ade)
-    with torch.no_grad():
-        inputs = trained.data_preprocessor(batch)['inputs']
-        assert_close_maps(deploy.backbone(inputs), trained.backbone(inputs),
-                          'backbone')
-        a, b = trained.test_step(batch), deploy.test_step(batch)
-    for x, y in zip(a, b):
-        assert rel_err(y.seg_logits.data, x.seg_logits.data) < 1e-4
+    assert_segmentor_predicts_the_same(trained, deploy,
+                                       toy_batch(TOY_UNI_SEG, toy_ade))
 
 
 def test_deploy_tool_on_a_detector(toy_coco, tmp_path):
