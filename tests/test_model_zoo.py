@@ -93,6 +93,23 @@ def test_unireplknet_zoo_marks_the_papers_numbers_and_agrees_with_readme():
         assert f'| {meta["Parameters"]} / {meta["FLOPs"]} |' in rows[0]
 
 
+def test_every_zoo_row_shows_its_metafile_numbers():
+    """The zoo tables live in the config READMEs: each metafile model has
+    exactly one row there, showing each of its metrics."""
+    for folder in ('upernet', 'fcos', 'mask_rcnn', 'cascade_mask_rcnn'):
+        with open(osp.join(ROOT, 'configs', folder, 'metafile.yml')) as f:
+            models = yaml.safe_load(f)['Models']
+        with open(osp.join(ROOT, 'configs', folder, 'README.md')) as f:
+            readme = f.read().splitlines()
+        for model in models:
+            name = osp.basename(model['Config'])
+            rows = [line for line in readme if f'[{name}]({name})' in line]
+            assert len(rows) == 1, (folder, name)
+            for result in model.get('Results', []):
+                for value in result['Metrics'].values():
+                    assert f' {value} ' in rows[0], (name, value)
+
+
 def markdown_pages():
     pages = glob.glob(osp.join(ROOT, 'docs', '*.md')) + glob.glob(
         osp.join(ROOT, 'configs', '*', 'README.md'))
