@@ -11,17 +11,23 @@ DEMO_IMPL ?= rows
 TORCH ?= 2.1.2
 OLDEST_TORCH := 2.1.2
 CORE_TESTS := tests/test_models tests/test_ops
+# MMDeploy for `make deploy-deps` (docs/deployment.md)
+MMDEPLOY := mmdeploy==1.3.1
 
-.PHONY: setup demo test test-torch clean
+.PHONY: setup deploy-deps demo test test-torch clean
 
 setup:
 	@bash tools/setup_env.sh
+
+# MMDeploy beside the pinned stack (tools/install_deploy_deps.sh).
+deploy-deps: setup
+	@VENV=$(VENV) MMDEPLOY=$(MMDEPLOY) bash tools/install_deploy_deps.sh
 
 demo: setup
 	@$(PY) tools/toy_demo.py --impl $(DEMO_IMPL)
 
 # Both runs always run; make test fails if either failed.
-test: setup
+test: setup deploy-deps
 	@bash tools/install_slurm.sh
 	@$(PY) -m pytest $(PYTEST_ARGS) tests; full=$$?; \
 	$(MAKE) --no-print-directory test-torch TORCH=$(OLDEST_TORCH); old=$$?; \

@@ -13,7 +13,10 @@ it changes this process in these ways only, each needed by that config:
   torch's weights-only allow-list (``mmrep.checkpoint.safe_types``), so
   mmseg's and mmdet's own tools read and resume them with
   ``weights_only=True``;
-* it filters two warnings that are not the user's to act on (below).
+* it filters two warnings that are not the user's to act on (below);
+* when MMDeploy is imported (before or after), it applies the few named
+  patches MMDeploy 1.3.x needs on this torch (``mmrep.mmdeploy_compat``),
+  so MMDeploy's API and its ``tools/deploy.py`` export mmrep's configs.
 """
 import warnings
 
@@ -30,11 +33,12 @@ check_torch(torch.__version__)  # before anything that needs a newer torch
 warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
 warnings.filterwarnings('ignore', '`broadcast_buffers` is deprecated')
 
-from . import engine, models  # noqa: E402,F401  (registers modules)
+from . import engine, mmdeploy_compat, models  # noqa: E402,F401
 from .checkpoint import allow_checkpoint_types  # noqa: E402
 from .registry import register_config_scope  # noqa: E402
 
 register_config_scope()
 allow_checkpoint_types()
+mmdeploy_compat.install()
 
 __all__ = ['__version__']

@@ -13,7 +13,8 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault('TRITON_INTERPRET', '1')
 
-from .helpers import TOY_DET, run_tool, toy_coco_options, train_toy  # noqa: E402,E501
+from .helpers import (TOY_DET, TOY_SEG, run_tool, toy_ade_options,  # noqa: E402,E501
+                      toy_coco_options, train_toy)
 
 
 @pytest.fixture(scope='session')
@@ -37,6 +38,14 @@ def toy_det_checkpoint(toy_coco, tmp_path_factory):
     """The toy Mask R-CNN trained by tools/train.py, once per session."""
     work_dir = str(tmp_path_factory.mktemp('toy_coco_train'))
     return train_toy(TOY_DET, work_dir, *toy_coco_options(toy_coco))
+
+
+@pytest.fixture(scope='session')
+def toy_seg_training(toy_ade, tmp_path_factory):
+    """The toy UperNet trained by tools/train.py, once per session: its
+    work dir and last checkpoint."""
+    work_dir = str(tmp_path_factory.mktemp('toy_ade_train'))
+    return work_dir, train_toy(TOY_SEG, work_dir, *toy_ade_options(toy_ade))
 
 
 @pytest.fixture

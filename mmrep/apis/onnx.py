@@ -9,43 +9,56 @@ import os.path as osp
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules.utils import _pair
 
 from mmrep.utils import read_config, task_of
 from .deploy import build_trained
 
 
-def pool_matrix(size, out, like):
-    """(out, size) matrix averaging the windows adaptive_avg_pool takes:
-    [floor(i * size / out), ceil((i + 1) * size / out))."""
-    matrix = torch.zeros(out, size, dtype=like.dtype, device=like.device)
-    for i in range(out):
-        start, end = (i * size) // out, -(-(i + 1) * size // out)
-        matrix[i, start:end] = 1.0 / (end - start)
-    return matrix
+def _pool_dim(x, out, dim):
+    """Adaptive average pooling of ``x`` along ``dim`` to ``out`` windows
+    [floor(i * size / out), ceil((i + 1) * size / out)), as differences
+    of a cumulative sum; ``size`` is read as a tensor, so a traced graph
+    follows the input size at run time."""
+    size = torch._shape_as_tensor(x)[dim].to(x.device)
+    i = torch.arange(out + 1, device=x.device)
+    start = (i[:-1] * size) // out
+    end = (i[1:] * size + out - 1) // out
+    cum = torch.cat([torch.zeros_like(x.narrow(dim, 0, 1)),
+                     x.cumsum(dim)], dim)
+    sums = cum.index_select(dim, end) - cum.index_select(dim, start)
+    shape = [1] * x.dim()
+    shape[dim] = out
+    return sums / (end - start).to(x.dtype).view(shape)
 
 
-class MatrixAdaptiveAvgPool2d(nn.Module):
-    """adaptive_avg_pool2d as two matrix products: exact, and exportable to
-    ONNX for any input size (the exporter only takes sizes divisible by the
-    output size, e.g. not UperNet's 3x3 and 6x6 pools of a 16x16 map)."""
+def adaptive_avg_pool2d(x, output_size):
+    """``F.adaptive_avg_pool2d`` (N, C, H, W), exportable to ONNX for any
+    size and exact: the exporters take only sizes divisible by the output
+    size (not UperNet's 3x3 and 6x6 pools of a 512 image's 16x16 map), and
+    MMDeploy's rewrite computes other windows there."""
+    out_h, out_w = _pair(output_size)
+    return _pool_dim(_pool_dim(x, out_h, 2), out_w, 3)
+
+
+class ExportableAdaptiveAvgPool2d(nn.Module):
+    """nn.AdaptiveAvgPool2d through :func:`adaptive_avg_pool2d`."""
 
     def __init__(self, output_size):
         super().__init__()
-        size = output_size
-        self.output_size = (size, size) if isinstance(size, int) else size
+        self.output_size = _pair(output_size)
 
     def forward(self, x):
-        h, w = int(x.shape[-2]), int(x.shape[-1])  # fixed at export
-        rows = pool_matrix(h, self.output_size[0], x)
-        cols = pool_matrix(w, self.output_size[1], x)
-        return rows @ x @ cols.t()
+        return adaptive_avg_pool2d(x, self.output_size)
 
 
 def exportable(module):
-    """Swap every nn.AdaptiveAvgPool2d of ``module`` for the matrix form."""
+    """Swap every nn.AdaptiveAvgPool2d of ``module`` for the exportable
+    form."""
     for name, child in module.named_children():
         if isinstance(child, nn.AdaptiveAvgPool2d):
-            setattr(module, name, MatrixAdaptiveAvgPool2d(child.output_size))
+            setattr(module, name,
+                    ExportableAdaptiveAvgPool2d(child.output_size))
         else:
             exportable(child)
     return module

@@ -19,7 +19,9 @@ Everything but 'torch' runs as the custom operator
 ``torch.compile`` it stays one node of the graph, and 'auto' still chooses
 when the graph runs. Inside tracing, scripting, ONNX export and
 ``torch.export``, 'auto' runs PyTorch's convolution: it is the one those
-tools understand, and timing there would measure nothing real. Under
+tools understand, and timing there would measure nothing real. ONNX export
+gives every implementation PyTorch's convolution: ONNX has one depthwise
+convolution (``Conv``), and the runtime chooses how to run it. Under
 ``torch.autocast`` every implementation computes in the autocast dtype, as
 ``F.conv2d`` does. What older torch releases lose: ``compat.py``.
 """
@@ -97,7 +99,8 @@ def _run(x, weight, bias, impl):
         bias = bias.to(dtype) if bias is not None else None
     if not torch.jit.is_tracing() and x.numel() == 0:
         return _empty_map(x, weight, bias)
-    if impl == 'torch' or (impl == 'auto' and _auto_is_pytorch()):
+    if (impl == 'torch' or torch.onnx.is_in_onnx_export()
+            or (impl == 'auto' and _auto_is_pytorch())):
         return pytorch_conv(x, weight, bias)
     return custom_op.depthwise_conv2d(x, weight, bias, impl,
                                       needs_grad(x, weight, bias))

@@ -64,6 +64,12 @@ def train_toy(config, work_dir, *options):
         return f.read().strip()
 
 
+def toy_ade_options(root):
+    """--cfg-options that point the toy segmentation config at ``root``."""
+    return [f'{split}_dataloader.dataset.data_root={root}'
+            for split in ('train', 'val', 'test')]
+
+
 def toy_coco_options(root):
     """--cfg-options that point the toy detection config at ``root``."""
     root = root.rstrip('/') + '/'

@@ -9,6 +9,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 from mmrep.apis import build_trained
+from mmrep.apis.agreement import unmatched
 
 from ..helpers import TOY_DET, TOY_SEG, random_checkpoint, run_tool
 
@@ -89,31 +90,6 @@ def assert_segmentor_predicts_the_same(trained, deploy, batch):
         pa, pb = x.pred_sem_seg.data[0], y.pred_sem_seg.data[0]
         assert decided.float().mean() > 0.99
         assert torch.equal(pa[decided], pb[decided])
-
-
-def iou(a, b):
-    """IoU matrix of two (N, 4) and (M, 4) xyxy box sets."""
-    lt = torch.max(a[:, None, :2], b[None, :, :2])
-    rb = torch.min(a[:, None, 2:], b[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area = lambda t: (t[:, 2:] - t[:, :2]).prod(-1)  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None] - inter)
-
-
-def unmatched(pa, pb, score_thr=0.3, iou_thr=0.95, nms_iou=0.5,
-              tie=1e-3):
-    """Boxes of ``pa`` scoring >= score_thr that ``pb`` lacks: no box of the
-    same label at IoU > iou_thr, nor a near-tie that NMS may have kept
-    instead (same label, score within ``tie``, IoU > nms_iou)."""
-    keep = pa.scores >= score_thr
-    if not keep.any():
-        return []
-    overlaps = iou(pa.bboxes[keep], pb.bboxes)
-    same = pa.labels[keep, None] == pb.labels[None]
-    tied = (pa.scores[keep, None] - pb.scores[None]).abs() < tie
-    found = (same & (overlaps > iou_thr)).any(1) | (
-        same & tied & (overlaps > nms_iou)).any(1)
-    return pa.bboxes[keep][~found].tolist()
 
 
 def coco_bbox_map(predictions, data_root):

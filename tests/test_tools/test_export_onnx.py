@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmrep.apis import build_trained
-from mmrep.apis.onnx import MatrixAdaptiveAvgPool2d, export_segmentor
+from mmrep.apis.onnx import ExportableAdaptiveAvgPool2d, export_segmentor
 
 from ..helpers import TOY_SEG, random_checkpoint, run_tool
 
@@ -40,12 +40,26 @@ def test_detector_configs_are_refused(tmp_path):
     assert proc.returncode != 0 and 'segmentation configs' in proc.stdout
 
 
-def test_matrix_pool_is_adaptive_average_pooling():
-    """Exact for sizes the exporter refuses (not divisible by the output)."""
-    x = torch.randn(2, 4, 16, 11, dtype=torch.float64)
-    for out in (1, 2, 3, 6, (3, 4)):
-        torch.testing.assert_close(MatrixAdaptiveAvgPool2d(out)(x),
-                                   F.adaptive_avg_pool2d(x, out))
+def test_exportable_pool_is_adaptive_average_pooling(tmp_path):
+    """Exact for sizes the exporter refuses (not divisible by the output),
+    in PyTorch and, exported once, in ONNX Runtime at other sizes."""
+    import onnxruntime as ort
+    for shape in ((2, 4, 16, 11), (1, 3, 5, 7), (1, 2, 2, 2)):
+        x = torch.randn(*shape, dtype=torch.float64)
+        for out in (1, 2, 3, 6, (3, 4)):
+            torch.testing.assert_close(ExportableAdaptiveAvgPool2d(out)(x),
+                                       F.adaptive_avg_pool2d(x, out))
+    path = str(tmp_path / 'pool.onnx')
+    torch.onnx.export(ExportableAdaptiveAvgPool2d(6), (torch.randn(
+        1, 2, 16, 16), ), path, input_names=['x'], dynamo=False,
+        dynamic_axes={'x': {2: 'h', 3: 'w'}}, opset_version=11)
+    session = ort.InferenceSession(path)
+    for h, w in ((16, 16), (13, 29), (6, 6)):
+        x = torch.randn(1, 2, h, w)
+        got = session.run(None, {'x': x.numpy()})[0]
+        torch.testing.assert_close(torch.from_numpy(got),
+                                   F.adaptive_avg_pool2d(x, 6),
+                                   rtol=1e-5, atol=1e-5)
 
 
 def test_export_names_what_it_covers(tmp_path):

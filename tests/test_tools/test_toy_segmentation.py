@@ -8,28 +8,22 @@ import re
 import pytest
 import torch
 
-from ..helpers import ROOT, run_tool, train_toy
+from ..helpers import ROOT, run_tool, toy_ade_options
 from ..helpers.tools import latest_test_metrics, majority_miou
 
 CONFIG = 'configs/upernet/replknet-tiny_toy-ade.py'
 
 
-def data_options(root):
-    return [f'{split}_dataloader.dataset.data_root={root}'
-            for split in ('train', 'val', 'test')]
-
-
-@pytest.fixture(scope='module')
-def trained(toy_ade, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('toy_ade_train'))
-    return work_dir, train_toy(CONFIG, work_dir, *data_options(toy_ade))
+@pytest.fixture
+def trained(toy_seg_training):
+    return toy_seg_training
 
 
 def test_trained_toy_model_beats_twice_the_majority_baseline(
         trained, toy_ade, tmp_path):
     _, checkpoint = trained
     run_tool('tools/test.py', CONFIG, checkpoint, '--work-dir', str(tmp_path),
-             '--cfg-options', *data_options(toy_ade))
+             '--cfg-options', *toy_ade_options(toy_ade))
     miou = latest_test_metrics(str(tmp_path))['mIoU']
     baseline = majority_miou(toy_ade)
     assert 10 < baseline < 40  # background covers most pixels
@@ -41,13 +35,13 @@ def test_tta_and_out_write_predictions(trained, toy_ade, tmp_path):
     out = tmp_path / 'pred'
     proc = run_tool('tools/test.py', CONFIG, checkpoint, '--tta', '--out',
                     str(out), '--work-dir', str(tmp_path / 'wd'),
-                    '--cfg-options', *data_options(toy_ade))
+                    '--cfg-options', *toy_ade_options(toy_ade))
     assert 'mIoU' in proc.stdout
     assert len(glob.glob(str(out / '*.png'))) == 24
 
 
 def test_resume_continues_to_the_final_iteration(toy_ade, tmp_path):
-    options = data_options(toy_ade) + [
+    options = toy_ade_options(toy_ade) + [
         'train_cfg.max_iters=8', 'train_cfg.val_interval=100',
         'default_hooks.checkpoint.interval=4',
         'default_hooks.checkpoint.max_keep_ckpts=5',
@@ -87,7 +81,7 @@ def test_trains_under_torch_compile_like_eager(toy_ade, tmp_path):
     """mmengine's ``compile=True``: the compiled train_step (the large
     kernels as mmrep's custom operator, chosen when the graph runs) gives
     eager's first losses and trains to the end."""
-    options = data_options(toy_ade) + [
+    options = toy_ade_options(toy_ade) + [
         'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=3',
@@ -118,7 +112,7 @@ def test_deploy_testing_gives_the_same_miou(trained, toy_ade, tmp_path):
         work_dir = str(tmp_path / ('deploy' if extra else 'train_form'))
         proc = run_tool('tools/test.py', CONFIG, checkpoint, '--work-dir',
                         work_dir, *extra, '--cfg-options',
-                        *data_options(toy_ade))
+                        *toy_ade_options(toy_ade))
         merged = 'ReparameterizeHook: re-parameterized 4 blocks of RepLKNet'
         assert (merged in proc.stdout) == bool(extra)
         results[bool(extra)] = latest_test_metrics(work_dir)
@@ -146,7 +140,7 @@ def test_mmcv1_style_checkpoint_tests_with_the_same_miou(trained, toy_ade,
     for name, path in (('mmengine', checkpoint), ('mmcv1', mmcv1)):
         run_tool('tools/test.py', CONFIG, path, '--work-dir',
                  str(tmp_path / name), '--cfg-options',
-                 *data_options(toy_ade))
+                 *toy_ade_options(toy_ade))
         results[name] = latest_test_metrics(str(tmp_path / name))['mIoU']
     assert results['mmcv1'] == results['mmengine']
 
