@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from .helpers import RENAMED, ROOT
+from .helpers import RENAMED, ROOT, model_configs
 
 
 def test_model_index_lists_every_metafile_and_every_config_exists():
@@ -24,9 +24,9 @@ def test_model_index_lists_every_metafile_and_every_config_exists():
         for model in content['Models']:
             assert osp.isfile(osp.join(ROOT, model['Config'])), model
             configs.add(model['Config'])
-    shipped = {osp.relpath(p, ROOT) for p in glob.glob(
-        osp.join(ROOT, 'configs', '*', '*.py')) if 'toy' not in p and
-        osp.relpath(p, osp.join(ROOT, 'configs')) not in RENAMED}
+    shipped = {osp.relpath(p, ROOT) for p in model_configs()
+               if 'toy' not in p and
+               osp.relpath(p, osp.join(ROOT, 'configs')) not in RENAMED}
     assert shipped == configs
 
 

@@ -64,6 +64,13 @@ def train_toy(config, work_dir, *options):
         return f.read().strip()
 
 
+def model_configs():
+    """Every model config shipped in configs/<family>/ (the toy ones too;
+    not the _base_ files nor configs/deploy, MMDeploy's)."""
+    return sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
+                  if osp.basename(osp.dirname(p)) not in ('_base_', 'deploy'))
+
+
 def toy_ade_options(root):
     """--cfg-options that point the toy segmentation config at ``root``."""
     return [f'{split}_dataloader.dataset.data_root={root}'

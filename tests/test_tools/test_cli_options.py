@@ -1,7 +1,6 @@
 """tools/train.py and tools/test.py options (``mmrep.apis.train`` /
 ``mmrep.apis.test``) on every shipped config (the config side: --amp needs a
 GPU to run, as in mmseg/mmdet)."""
-import glob
 import os.path as osp
 
 import pytest
@@ -10,10 +9,9 @@ from mmrep.apis import test as test_tool
 from mmrep.apis import train as train_tool
 from mmrep.utils.recipe import gpus_of
 
-from ..helpers import ROOT
+from ..helpers import ROOT, model_configs
 
-CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
-                 if '_base_' not in p)
+CONFIGS = model_configs()
 
 
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
