@@ -64,11 +64,17 @@ def train_toy(config, work_dir, *options):
         return f.read().strip()
 
 
+def _model_configs_in(folder):
+    """The model configs of configs/<folder> (a glob): not the _base_ files
+    nor configs/deploy (MMDeploy's deploy configs)."""
+    paths = sorted(glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
+    return [p for p in paths
+            if osp.basename(osp.dirname(p)) not in ('_base_', 'deploy')]
+
+
 def model_configs():
-    """Every model config shipped in configs/<family>/ (the toy ones too;
-    not the _base_ files nor configs/deploy, MMDeploy's)."""
-    return sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
-                  if osp.basename(osp.dirname(p)) not in ('_base_', 'deploy'))
+    """Every model config shipped, the toy ones and former names too."""
+    return _model_configs_in('*')
 
 
 def toy_ade_options(root):
@@ -247,8 +253,8 @@ RENAMED = {
 
 def configs(folder, exclude='toy'):
     """The configs of ``configs/<folder>``, without toys and former names."""
-    paths = sorted(glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
-    return [p for p in paths if exclude not in osp.basename(p) and
+    return [p for p in _model_configs_in(folder)
+            if exclude not in osp.basename(p) and
             osp.relpath(p, osp.join(ROOT, 'configs')) not in RENAMED]
 
 
