@@ -42,6 +42,7 @@ imports MMDeploy unless it is being imported anyway.
 import importlib.abc
 import importlib.util
 import inspect
+import logging
 import sys
 
 KNOWN_VERSIONS = ('1.3.',)
@@ -173,12 +174,13 @@ def apply_patches():
     left alone."""
     if _APPLIED:
         return list(_APPLIED[0])
+    import torch
     from mmengine.logging import print_log
     try:
         version = check_mmdeploy()
     except ImportError as exc:
         print_log(f'mmrep: MMDeploy patches not applied: {exc}',
-                  logger='current', level=30)
+                  logger='current', level=logging.WARNING)
         _APPLIED.append(())
         return []
     applied = []
@@ -188,14 +190,9 @@ def apply_patches():
             applied.append(name)
     _APPLIED.append(tuple(applied))
     print_log(f'mmrep: MMDeploy {version} patched for torch '
-              f'{_torch_version()}: {", ".join(applied) or "nothing needed"}',
+              f'{torch.__version__}: {", ".join(applied) or "nothing needed"}',
               logger='current')
     return applied
-
-
-def _torch_version():
-    import torch
-    return torch.__version__
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder):

@@ -1,8 +1,2 @@
 # Mask R-CNN / Cascade Mask R-CNN to ONNX Runtime, any batch and image size.
-_base_ = ['./_base_/instance-seg.py', './_base_/onnxruntime.py']
-onnx_config = dict(dynamic_axes={
-    'input': {0: 'batch', 2: 'height', 3: 'width'},
-    'dets': {0: 'batch', 1: 'num_dets'},
-    'labels': {0: 'batch', 1: 'num_dets'},
-    'masks': {0: 'batch', 1: 'num_dets', 2: 'height', 3: 'width'},
-})
+_base_ = ['./_base_/instance-seg_dynamic.py', './_base_/onnxruntime.py']

@@ -1,13 +1,7 @@
 # Mask R-CNN / Cascade Mask R-CNN to TensorRT, images from 320 x 320 to
 # 1344 x 1344 (optimized for 800 x 1344), batch 1. Not run in mmrep's CI
 # (no GPU, no TensorRT).
-_base_ = ['./_base_/instance-seg.py', './_base_/tensorrt.py']
-onnx_config = dict(dynamic_axes={
-    'input': {0: 'batch', 2: 'height', 3: 'width'},
-    'dets': {0: 'batch', 1: 'num_dets'},
-    'labels': {0: 'batch', 1: 'num_dets'},
-    'masks': {0: 'batch', 1: 'num_dets', 2: 'height', 3: 'width'},
-})
+_base_ = ['./_base_/instance-seg_dynamic.py', './_base_/tensorrt.py']
 backend_config = dict(model_inputs=[
     dict(input_shapes=dict(input=dict(min_shape=[1, 3, 320, 320],
                                       opt_shape=[1, 3, 800, 1344],

@@ -1,7 +1,8 @@
 """What mmrep's tools run, importable and tested directly: the shared
 start-up of train/test (``launch``, ``start_checks``), the train and test
 tools (``train``, ``test``), deploy models (``deploy``), ONNX export
-(``onnx``) and checkpoint conversion (``convert``)."""
+(``onnx``), MMDeploy export and its check against PyTorch (``mmdeploy``,
+``agreement``) and checkpoint conversion (``convert``)."""
 from .deploy import build_trained, reparameterize
 from .launch import load_config, parse_tool_args, run, tool_parser
 

@@ -60,16 +60,21 @@ def _check_tensors(x, weight):
                          f'{x.shape[1]} input channels or is not square')
 
 
-def _auto_is_pytorch():
-    """Whether 'auto' runs PyTorch's convolution here: inside a tracer,
-    scripting, ONNX export or ``torch.export``, tools that must see it and
-    where timing would measure nothing real. (Plain ``torch.compile`` keeps
-    the custom operator; a torch without custom operators compiles
+def _runs_pytorch(impl):
+    """Whether ``impl`` runs PyTorch's convolution here: 'torch' always;
+    every implementation inside ONNX export (ONNX has one depthwise
+    convolution, ``Conv``; the runtime chooses how to run it); 'auto' also
+    inside a tracer, scripting or ``torch.export``, tools that must see it
+    and where timing would measure nothing real. (Plain ``torch.compile``
+    keeps the custom operator; a torch without custom operators compiles
     PyTorch's convolution.)"""
+    if impl == 'torch' or torch.onnx.is_in_onnx_export():
+        return True
+    if impl != 'auto':
+        return False
     if compat.is_compiling():
         return not compat.HAS_CUSTOM_OP or compat.is_exporting()
-    return (torch.jit.is_tracing() or torch.jit.is_scripting()
-            or torch.onnx.is_in_onnx_export())
+    return torch.jit.is_tracing() or torch.jit.is_scripting()
 
 
 def depthwise_conv2d(x, weight, bias=None, impl='auto'):
@@ -99,8 +104,7 @@ def _run(x, weight, bias, impl):
         bias = bias.to(dtype) if bias is not None else None
     if not torch.jit.is_tracing() and x.numel() == 0:
         return _empty_map(x, weight, bias)
-    if (impl == 'torch' or torch.onnx.is_in_onnx_export()
-            or (impl == 'auto' and _auto_is_pytorch())):
+    if _runs_pytorch(impl):
         return pytorch_conv(x, weight, bias)
     return custom_op.depthwise_conv2d(x, weight, bias, impl,
                                       needs_grad(x, weight, bias))

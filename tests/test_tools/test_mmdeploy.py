@@ -4,6 +4,7 @@ UperNet exported by MMDeploy's own API and run in ONNX Runtime, against
 the trained PyTorch models."""
 import glob
 import json
+import os
 import os.path as osp
 import sys
 import types
@@ -68,7 +69,7 @@ def test_an_unknown_mmdeploy_version_is_logged_and_left_alone(tmp_path):
     fake.mkdir()
     (fake / '__init__.py').write_text("__version__ = '0.14.0'\n")
     proc = run_tool(sys.executable, '-c', 'import mmrep, mmdeploy',
-                    env=dict(__import__('os').environ,
+                    env=dict(os.environ,
                              PYTHONPATH=str(tmp_path)))
     assert 'MMDeploy patches not applied: MMDeploy 0.14.0 is not a ' \
         'version mmrep supports (1.3.x); run `make deploy-deps`' in proc.stdout
