@@ -21,7 +21,7 @@ changed three things its export path relies on:
   ``KeyError: -1`` (hiding the real error and leaving functions patched).
   MMDeploy's module gets a list view of the dict.
 
-One more is about mmrep's models, not torch:
+Two more are about mmrep's models, not torch:
 
 * ``adaptive_avg_pool2d_exact``: MMDeploy rewrites ``adaptive_avg_pool2d``
   as ``avg_pool2d`` with kernel and stride ``size // output_size``, which
@@ -31,6 +31,12 @@ One more is about mmrep's models, not torch:
   backends mmrep ships configs for (ONNX Runtime, TensorRT) and OpenVINO,
   the pool exports exactly instead, for any size
   (:func:`mmrep.apis.onnx.adaptive_avg_pool2d`).
+* ``cascade_per_class_regression``: MMDeploy's Cascade RoI head rewrite
+  asserts class-agnostic box regression in every stage but the last; the
+  papers' Cascade Mask R-CNN recipe (4conv1fc, GIoU) regresses per class.
+  Such a stage's boxes are refined with the deltas of each RoI's best
+  class, background left out, as mmdet's ``regress_by_class`` does; then
+  MMDeploy's own rewrite runs.
 
 Each patch is applied only where its feature check finds the change, and
 only to MMDeploy 1.3.x (any other version is logged and left alone).
@@ -136,7 +142,9 @@ def _patch_wrapped_fns():
 
 
 POOL = 'torch.nn.functional.adaptive_avg_pool2d'
-EXACT_POOL_BACKENDS = ('onnxruntime', 'tensorrt', 'openvino')
+# the backends mmrep's own rewriters serve; a backend's rewriter wins over
+# MMDeploy's default one
+BACKENDS = ('onnxruntime', 'tensorrt', 'openvino')
 
 
 def _rewrites_pool_inexactly():
@@ -151,10 +159,77 @@ def _patch_exact_pool():
         from mmrep.apis.onnx import adaptive_avg_pool2d
         return adaptive_avg_pool2d(input, output_size)
 
-    # a backend's rewriter wins over MMDeploy's default one
-    for backend in EXACT_POOL_BACKENDS:
+    for backend in BACKENDS:
         FUNCTION_REWRITER.register_rewriter(
             POOL, backend=backend)(adaptive_avg_pool2d__exact)
+
+
+CASCADE = 'mmdet.models.roi_heads.cascade_roi_head.CascadeRoIHead'
+CASCADE_REWRITE = ('mmdeploy/codebase/mmdet/models/roi_heads/'
+                   'cascade_roi_head.py')
+
+
+def _cascade_needs_class_agnostic():
+    # read, not imported: importing it imports MMDeploy's whole mmdet codebase
+    import os.path as osp
+
+    import mmdeploy
+    path = osp.join(osp.dirname(osp.dirname(mmdeploy.__file__)),
+                    CASCADE_REWRITE)
+    if not osp.isfile(path):
+        return False
+    with open(path) as f:
+        return 'assert self.bbox_head[i].reg_class_agnostic' in f.read()
+
+
+def best_class_deltas(cls_score, bbox_pred, encode_size):
+    """The deltas of each RoI's best class (background, the last score,
+    left out) from per-class ``bbox_pred`` (N, num_classes * encode_size),
+    as mmdet's ``BBoxHead.regress_by_class``."""
+    import torch
+    label = cls_score[:, :-1].argmax(dim=1, keepdim=True)
+    index = label * encode_size + torch.arange(
+        encode_size, device=bbox_pred.device)
+    return bbox_pred.gather(1, index)
+
+
+def cascade_roi_head__predict_bbox_per_class(self, *args, **kwargs):
+    """MMDeploy's Cascade ``predict_bbox``, with the per-class stages before
+    the last giving their best class's deltas while it runs."""
+    from mmdeploy.codebase.mmdet.models.roi_heads.cascade_roi_head import \
+        cascade_roi_head__predict_bbox
+    per_class = [i for i, head in enumerate(self.bbox_head[:-1])
+                 if not head.reg_class_agnostic]
+    bbox_forward = self._bbox_forward
+
+    def best_class_bbox_forward(stage, *forward_args, **forward_kwargs):
+        results = bbox_forward(stage, *forward_args, **forward_kwargs)
+        if stage in per_class:
+            head = self.bbox_head[stage]
+            cls_score = results['cls_score']
+            if head.custom_activation:
+                cls_score = head.loss_cls.get_activation(cls_score)
+            results['bbox_pred'] = best_class_deltas(
+                cls_score, results['bbox_pred'], head.bbox_coder.encode_size)
+        return results
+
+    self._bbox_forward = best_class_bbox_forward
+    for i in per_class:
+        self.bbox_head[i].reg_class_agnostic = True
+    try:
+        return cascade_roi_head__predict_bbox(self, *args, **kwargs)
+    finally:
+        del self._bbox_forward
+        for i in per_class:
+            self.bbox_head[i].reg_class_agnostic = False
+
+
+def _patch_cascade():
+    from mmdeploy.core import FUNCTION_REWRITER
+    for backend in BACKENDS:
+        FUNCTION_REWRITER.register_rewriter(
+            f'{CASCADE}.predict_bbox',
+            backend=backend)(cascade_roi_head__predict_bbox_per_class)
 
 
 # name: (feature check, patch)
@@ -165,6 +240,8 @@ PATCHES = {
     'fx_wrapped_fns_list': (_needs_wrapped_fns_list, _patch_wrapped_fns),
     'adaptive_avg_pool2d_exact': (_rewrites_pool_inexactly,
                                   _patch_exact_pool),
+    'cascade_per_class_regression': (_cascade_needs_class_agnostic,
+                                     _patch_cascade),
 }
 
 

@@ -52,24 +52,6 @@ def check_pair(deploy_cfg, model_cfg, deploy_path, model_path, run=True):
         raise ValueError(
             f'deploy config {deploy_path} exports masks, but {model_path} '
             f'has no mask head; use configs/deploy/detection_*.py')
-    _check_cascade(model_cfg, model_path)
-
-
-def _check_cascade(model_cfg, model_path):
-    """MMDeploy 1.3.1's Cascade RoI head export asserts class-agnostic box
-    regression in every stage but the last; the papers' Cascade Mask R-CNN
-    recipe (4conv1fc, GIoU) regresses per class."""
-    roi_head = model_cfg.model.get('roi_head', {})
-    if roi_head.get('type') != 'CascadeRoIHead':
-        return
-    stages = [i + 1 for i, head in enumerate(roi_head.bbox_head[:-1])
-              if not head.get('reg_class_agnostic', False)]
-    if stages:
-        raise ValueError(
-            f'{model_path}: MMDeploy 1.3.1 exports a Cascade RoI head only '
-            f'with class-agnostic box regression before the last stage; '
-            f'stages {stages} regress per class (the papers\' recipe). Not '
-            f'supported yet (docs/deployment.md, "Cascade Mask R-CNN")')
 
 
 def _existing(path, what):

@@ -180,6 +180,52 @@ def test_a_reused_choice_wrong_in_a_new_bucket_is_caught():
     assert 'quirky' in dispatcher.rejected[case_key(x, w, False)]
 
 
+class WrongInOneChannel(FakeKernels):
+    """A fake implementation wrong in one channel where ``where(x)``
+    holds."""
+
+    def __init__(self, fake, channel, where):
+        super().__init__(fake.name, fake.cost, fake.clock, fake.calls)
+        self.channel, self.where = channel, where
+
+    def forward(self, x, weight, bias=None):
+        y = super().forward(x, weight, bias)
+        if self.where(x):
+            y[:, self.channel] += 1
+        return y
+
+
+@pytest.mark.parametrize('training', [False, True])
+@pytest.mark.parametrize('spot', [0, 5, 15])
+def test_a_lent_choice_is_spot_checked_on_a_spread_of_channels(
+        spot, training, monkeypatch):
+    """A bucket decided without measuring is checked against PyTorch's
+    convolution of 16 of its 64 channels (the first, the last, evenly
+    between); a measured one on all 64. A choice wrong in a checked
+    channel of the new bucket is not kept."""
+    import mmrep.ops.verify as verify
+    seen = []
+    conv = verify.pytorch_conv
+    monkeypatch.setattr(verify, 'pytorch_conv', lambda x, *a: (
+        seen.append(x.shape[1]), conv(x, *a))[1])
+    channels = verify.spot_channels(64).tolist()
+    assert len(channels) == 16 and channels[0] == 0 and channels[-1] == 63
+    dispatcher, calls = fake_dispatcher(dict(torch=4., fast=1.))
+    dispatcher.implementations['fast'] = WrongInOneChannel(
+        dispatcher.implementations['fast'], channels[spot],
+        lambda x: x.shape[-1] >= 20)
+    x, w = tensors(h=16, w=16, c=64, k=5)
+    assert dispatcher.choose(x.requires_grad_(training), w, None,
+                             training) == 'fast'
+    assert seen == [64]
+    x, w = tensors(h=20, w=20, c=64, k=5)  # lent: 'fast' won by 4x
+    assert dispatcher.choose(x.requires_grad_(training), w, None,
+                             training) == 'torch'
+    assert seen == [64, 16]
+    assert 'output differs' in \
+        dispatcher.rejected[case_key(x, w, training)]['fast']
+
+
 def test_a_choice_that_raises_on_a_new_shape_of_its_bucket_is_dropped(
         logged, monkeypatch):
     """The real op: 'rows', then 'dense', were the bucket's fastest; both

@@ -56,7 +56,8 @@ records = FUNCTION_REWRITER._registry._rewrite_records
 print('export', 'torch.onnx.export' in records)
 """)
     # torch >= 2.9 needs all three; each feature check found its change
-    assert "applied ['adaptive_avg_pool2d_exact', 'fx_wrapped_fns_list', " \
+    assert "applied ['adaptive_avg_pool2d_exact', " \
+        "'cascade_per_class_regression', 'fx_wrapped_fns_list', " \
         "'symbolic_opset9_cast_long', 'torch_onnx_export_torchscript']" \
         in proc.stdout
     for line in ('cast_long True', 'list True', 'export True'):
@@ -200,15 +201,8 @@ def test_every_shipped_config_has_its_deploy_configs(family):
     for model_path in MODEL_CONFIGS[family]:
         model_cfg = read_config(model_path)
         for path in deploy_paths:
-            if family != 'cascade_mask_rcnn':
-                check_pair(load_config(path)[0], model_cfg, path, model_path,
-                           run=False)
-                continue
-            # the papers' recipe regresses per class: refused by name
-            with pytest.raises(ValueError, match=r'class-agnostic box '
-                               r'regression.*stages \[1, 2\] regress per'):
-                check_pair(load_config(path)[0], model_cfg, path, model_path,
-                           run=False)
+            check_pair(load_config(path)[0], model_cfg, path, model_path,
+                       run=False)
 
 
 def test_mismatched_configs_and_files_are_refused(tmp_path):
@@ -355,3 +349,115 @@ def test_toy_upernet_through_mmdeploy_agrees_with_pytorch(
     want, got = (predictors.evaluate(k)['mIoU']
                  for k in ('pytorch', 'onnxruntime'))
     assert want > 30 and abs(want - got) <= 0.5, (want, got)
+
+
+# ---- Cascade Mask R-CNN: per-class regression before the last stage ------
+
+def toy_cascade_config(path):
+    """The toy Mask R-CNN with a 3-stage Cascade RoI head, each stage the
+    toy's box and mask heads, regressing per class (as the papers'
+    recipe)."""
+    from mmengine import Config
+    cfg = Config.fromfile(TOY_DET)
+    roi = cfg.model.roi_head
+    roi.update(type='CascadeRoIHead', num_stages=3,
+               stage_loss_weights=[1, 0.5, 0.25],
+               bbox_head=[roi.bbox_head] * 3, mask_head=[roi.mask_head] * 3)
+    assert not roi.bbox_head[0].get('reg_class_agnostic', False)
+    cfg.model.train_cfg.rcnn = [cfg.model.train_cfg.rcnn] * 3
+    cfg.dump(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def toy_cascade(toy_det_checkpoint, tmp_path_factory):
+    """The toy cascade config and a checkpoint: the trained toy Mask R-CNN
+    with its box and mask heads in every stage."""
+    from mmrep.checkpoint.loading import read_checkpoint, unwrap_state_dict
+    root = tmp_path_factory.mktemp('toy_cascade')
+    state = unwrap_state_dict(read_checkpoint(toy_det_checkpoint))
+    staged = {}
+    for key, value in state.items():
+        head = next((h for h in ('roi_head.bbox_head.', 'roi_head.mask_head.')
+                     if key.startswith(h)), None)
+        if head is None:
+            staged[key] = value
+        for stage in range(3) if head else ():
+            staged[f'{head}{stage}.{key[len(head):]}'] = value
+    torch.save({'state_dict': staged}, root / 'cascade.pth')
+    return toy_cascade_config(root / 'cascade.py'), str(root / 'cascade.pth')
+
+
+def refined_rois(roi_head, *args):
+    """What ``roi_head.predict_bbox(*args)`` hands the last stage's
+    ``predict_by_feat``: the refined RoIs, mean scores and deltas."""
+    seen = {}
+
+    def record(**kwargs):
+        seen.update(kwargs)
+        raise StopIteration
+
+    roi_head.bbox_head[-1].predict_by_feat = record
+    with pytest.raises(StopIteration):
+        roi_head.predict_bbox(*args)
+    del roi_head.bbox_head[-1].predict_by_feat
+    return [torch.cat(list(seen[k])).reshape(-1, seen[k][0].shape[-1])
+            for k in ('rois', 'cls_scores', 'bbox_preds')]
+
+
+def test_cascade_per_class_stages_refine_as_mmdet(tmp_path):
+    """Inside MMDeploy (ONNX Runtime, TensorRT), a per-class stage refines
+    each RoI with its best class's deltas, as mmdet's regress_by_class:
+    the RoIs, scores and deltas reaching the last stage equal mmdet's.
+    MMDeploy's own rewrite (the default backend) refuses such heads."""
+    import mmdeploy.codebase.mmdet.models  # noqa: F401 (its rewriters)
+    from mmdeploy.core import RewriterContext
+    from mmdet.registry import MODELS
+    from mmdeploy.utils import load_config
+    from mmdet.utils import register_all_modules
+    from mmengine import Config
+    from mmengine.structures import InstanceData
+    register_all_modules()
+    cfg = Config.fromfile(toy_cascade_config(tmp_path / 'cascade.py'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    roi_head = model.roi_head
+    corners = torch.rand(40, 2, 2) * torch.tensor([160., 128.])
+    boxes = torch.cat([corners.min(1).values, corners.max(1).values], 1)
+    metas = [dict(img_shape=(128, 160), ori_shape=(128, 160),
+                  scale_factor=(1., 1.))]
+    rcnn = cfg.model.test_cfg.rcnn
+    trt = osp.join(DEPLOY,
+                   'instance-seg_tensorrt_dynamic-320x320-1344x1344.py')
+    with torch.no_grad():
+        feats = model.extract_feat(torch.randn(1, 3, 128, 160))
+        want = refined_rois(roi_head, feats, metas,
+                            [InstanceData(bboxes=boxes)], rcnn)
+        proposals = [torch.cat([boxes, torch.ones(40, 1)], 1)[None]]
+        # MMDeploy's TensorRT RoI extractor differs from mmdet's by a few
+        # hundredths of a pixel with class-agnostic heads too
+        for backend, path, atol in (('onnxruntime', INSTANCE_SEG, 1e-5),
+                                    ('tensorrt', trt, 0.1)):
+            with RewriterContext(cfg=load_config(path)[0], backend=backend):
+                got = refined_rois(roi_head, feats, metas, proposals, rcnn)
+            for a, b in zip(want, got):
+                torch.testing.assert_close(b, a, atol=atol, rtol=1e-5)
+            assert not any(h.reg_class_agnostic for h in roi_head.bbox_head)
+            assert '_bbox_forward' not in vars(roi_head)
+        with RewriterContext(cfg=load_config(INSTANCE_SEG)[0],
+                             backend='default'), \
+                pytest.raises(AssertionError):
+            roi_head.predict_bbox(feats, metas, proposals, rcnn)
+    # the stages moved the boxes, each by its own class's deltas
+    assert not torch.allclose(want[0][:, 1:], boxes, atol=1e-3)
+
+
+def test_toy_cascade_mask_rcnn_through_mmdeploy_agrees(
+        toy_coco, toy_cascade, tmp_path):
+    config, checkpoint = toy_cascade
+    predictors = exported_predictors(
+        INSTANCE_SEG, config, checkpoint, val_images(toy_coco), tmp_path,
+        as_dict(toy_coco_options(toy_coco)))
+    agreement = predictors.agreement(val_images(toy_coco))
+    assert_boxes_agree(agreement)
+    assert agreement['mask_iou'] > 0.9
