@@ -32,16 +32,17 @@ Deciding a new bucket, in this order:
    is checked instead.
 
 Every check and measurement compares with PyTorch's float32 convolution of
-the same tensors (output, and gradients when training; ``verify.py``; the
-checks of 1. and 2. compute PyTorch's on a spread of 16 channels, which
-keeps a training check cheap next to a training step): a candidate that
-raises (any ``Exception``: out of memory, a Triton compilation or
-resource error), writes into its inputs, or computes something else is
-removed for the bucket with a warning; PyTorch's
-convolution runs where none is left. Each bucket's choice, and how it was
-made, is logged once. A choice that raises on a later shape of its bucket
-is removed for the bucket; that call and the later ones run the next
-fastest (:meth:`Dispatcher.drop`).
+the same tensors (output, and gradients when training; ``verify.py``): a
+candidate that raises (any ``Exception``: out of memory, a Triton
+compilation or resource error), writes into its inputs, or computes
+something else is removed for the bucket with a warning; PyTorch's
+convolution runs where none is left. A check of a candidate that passed
+the full check of a bucket of the same family measured in this process
+runs on a spread of 16 channels only, at the new bucket's map size: it
+keeps a training check cheap next to a training step. Each bucket's
+choice, and how it was made, is logged once. A choice that raises on a
+later shape of its bucket is removed for the bucket; that call and the
+later ones run the next fastest (:meth:`Dispatcher.drop`).
 
 Memory. Measuring holds one copy of the input, PyTorch's float32 result
 (output, and input gradient when training) and one candidate's result at a
@@ -76,8 +77,8 @@ import torch
 from mmengine.logging import print_log
 
 from .kernels import memory_format
-from .verify import (mismatch, reference, reference_is_torch_call,
-                     spot_channels)
+from .verify import (SPOT_CHANNELS, mismatch, reference,
+                     reference_is_torch_call, spot_channels)
 
 ENV_IMPL = 'MMREP_DWCONV_IMPL'
 ENV_CACHE = 'MMREP_DWCONV_CACHE'
@@ -88,11 +89,13 @@ ENV_CACHE = 'MMREP_DWCONV_CACHE'
 NEAR_STEPS = 2
 DECISIVE = 3
 HOW = dict(measured='measured',
-           lent=f'checked, not measured: {{near}} chose it by {DECISIVE}x or '
-           'more',
-           nearest='checked, not measured (bounds reached): the choice of '
+           lent=f'{{checked}}, not measured: {{near}} chose it by {DECISIVE}x'
+           ' or more',
+           nearest='{checked}, not measured (bounds reached): the choice of '
            '{near}',
-           likeliest='checked, not measured (bounds reached): the likeliest')
+           likeliest='{checked}, not measured (bounds reached): the '
+           'likeliest')
+SPOT = {False: 'checked', True: f'spot-checked ({SPOT_CHANNELS} channels)'}
 
 
 def device_name(device):
@@ -285,22 +288,32 @@ class Dispatcher:
         """(choice, how it was made) for a bucket met for the first time."""
         cached = self._cached(x.device, key)
         if cached is not None:  # checked, not trusted
+            spot = self._checked_in_full(family, cached)
             times = self._trial(key, x, weight, bias, training, [cached],
-                                timed=False)
+                                timed=False, spot=spot)
             if times:
                 self.timings[key] = times
-                return cached, 'cache file, checked'
+                return cached, 'cache file, ' + SPOT[spot]
         names = [n for n in self.candidates(x, weight) if n != cached]
         names, how, near = self._plan(family, bucket, key, names)
+        spot = how != 'measured' and self._checked_in_full(family, names[0])
         times = self.timings[key] = self._trial(
-            key, x, weight, bias, training, names, timed=how == 'measured')
+            key, x, weight, bias, training, names, timed=how == 'measured',
+            spot=spot)
         if not times:
             return self.fallback, 'no candidate passed'
         choice = min(times, key=times.get)
         if how in ('measured', 'lent'):  # not a stopgap past the bounds
             self._store(x.device, key, choice)
-        return choice, HOW[how].format(near=near) + ': ' + ', '.join(
-            f'{n} {t * 1e3:.3g} ms' for n, t in times.items())
+        return choice, HOW[how].format(near=near, checked=SPOT[spot]) + \
+            ': ' + ', '.join(f'{n} {t * 1e3:.3g} ms' for n, t in times.items())
+
+    def _checked_in_full(self, family, name):
+        """Whether ``name`` passed the check of a bucket of ``family``
+        measured here (on all of the family's channels): a new bucket's
+        check of it may then run a spread of channels only."""
+        return any(name in self.timings.get(key, {})
+                   for key in self.measured.get(family, {}).values())
 
     def _plan(self, family, bucket, key, names):
         """(the candidates to run, how the bucket is decided (a key of
@@ -349,11 +362,13 @@ class Dispatcher:
                       logger='current')
         return False
 
-    def _trial(self, key, x, weight, bias, training, names, timed=True):
+    def _trial(self, key, x, weight, bias, training, names, timed=True,
+               spot=False):
         """Seconds per call (forward, or forward + backward) of each of
         ``names`` whose results match PyTorch's on a copy of the tensors;
         the others are logged, recorded in ``rejected`` and left out.
-        Untimed (a check), each runs once.
+        Untimed (a check), each runs once; with ``spot``, on a spread of
+        the channels only (``verify.spot_channels``).
 
         The trials run in a thread of their own: the caller's autograd
         state is thread-local, and e.g. the saved-tensor hooks of activation
@@ -364,7 +379,7 @@ class Dispatcher:
         def trials():
             try:
                 outcome['times'] = self._trials(key, x, weight, bias,
-                                                training, names, timed)
+                                                training, names, timed, spot)
             except BaseException as error:  # re-raised in the caller
                 outcome['error'] = error
 
@@ -378,16 +393,15 @@ class Dispatcher:
             raise outcome['error']
         return outcome['times']
 
-    def _trials(self, key, x, weight, bias, training, names, timed):
+    def _trials(self, key, x, weight, bias, training, names, timed, spot):
         originals = [t.detach() if t is not None else None
                      for t in (x, weight, bias)]
-        # a measured bucket is checked on every channel, others spot-checked
-        channels = None if timed else spot_channels(x.shape[1])
+        if spot:
+            originals = list(spot_channels(*originals))
         # the input's values serve as output gradient: drawing random ones
         # would move the RNG and change the run (e.g. its drop-path masks)
         try:
-            want = reference(*originals, originals[0] if training else None,
-                             channels=channels)
+            want = reference(*originals, originals[0] if training else None)
         except Exception as error:  # nothing can be checked: the fallback
             print_log(f'depthwise_conv2d {key}: the float32 reference failed '
                       f'({type(error).__name__}: {error}); no candidate can '
@@ -406,8 +420,7 @@ class Dispatcher:
                     self.implementations[name], inputs, grad, best,
                     warm_up=0 if warm and timed else 1,
                     repeats=self.repeats if timed else 0)
-                problem = mismatch(got, want, x.dtype, x.device,
-                                   (x.shape, x.shape, weight.shape), channels)
+                problem = mismatch(got, want, x.dtype, x.device)
                 del got
             except Exception as error:  # e.g. out of memory, Triton errors
                 problem = error

@@ -180,50 +180,74 @@ def test_a_reused_choice_wrong_in_a_new_bucket_is_caught():
     assert 'quirky' in dispatcher.rejected[case_key(x, w, False)]
 
 
-class WrongInOneChannel(FakeKernels):
-    """A fake implementation wrong in one channel where ``where(x)``
-    holds."""
+class WrongOnZeroKernels(FakeKernels):
+    """A fake implementation wrong in the channels whose kernel is all
+    zeros, on maps ``wide`` or wider."""
 
-    def __init__(self, fake, channel, where):
+    def __init__(self, fake, wide):
         super().__init__(fake.name, fake.cost, fake.clock, fake.calls)
-        self.channel, self.where = channel, where
+        self.wide = wide
 
     def forward(self, x, weight, bias=None):
         y = super().forward(x, weight, bias)
-        if self.where(x):
-            y[:, self.channel] += 1
+        if x.shape[-1] >= self.wide:
+            y[:, weight.flatten(1).eq(0).all(1)] += 1
         return y
 
 
-@pytest.mark.parametrize('training', [False, True])
-@pytest.mark.parametrize('spot', [0, 5, 15])
-def test_a_lent_choice_is_spot_checked_on_a_spread_of_channels(
-        spot, training, monkeypatch):
-    """A bucket decided without measuring is checked against PyTorch's
-    convolution of 16 of its 64 channels (the first, the last, evenly
-    between); a measured one on all 64. A choice wrong in a checked
-    channel of the new bucket is not kept."""
+@pytest.fixture
+def reference_channels(monkeypatch):
+    """The channel count of each map PyTorch's reference convolution
+    computes."""
     import mmrep.ops.verify as verify
     seen = []
     conv = verify.pytorch_conv
     monkeypatch.setattr(verify, 'pytorch_conv', lambda x, *a: (
         seen.append(x.shape[1]), conv(x, *a))[1])
-    channels = verify.spot_channels(64).tolist()
-    assert len(channels) == 16 and channels[0] == 0 and channels[-1] == 63
-    dispatcher, calls = fake_dispatcher(dict(torch=4., fast=1.))
-    dispatcher.implementations['fast'] = WrongInOneChannel(
-        dispatcher.implementations['fast'], channels[spot],
-        lambda x: x.shape[-1] >= 20)
+    return seen
+
+
+@pytest.mark.parametrize('training', [False, True])
+@pytest.mark.parametrize('spot', [0, 5, 15])
+def test_a_lent_choice_is_spot_checked_on_a_spread_of_channels(
+        spot, training, reference_channels):
+    """A choice checked on all 64 channels of a measured bucket is checked
+    on 16 of them (the first, the last, evenly between) in a bucket it is
+    lent to; wrong in one of those there, it is not kept."""
+    from mmrep.ops.verify import spot_channels
     x, w = tensors(h=16, w=16, c=64, k=5)
+    checked = spot_channels(x, w, None)[0]
+    assert torch.equal(checked[:, [0, -1]], x[:, [0, 63]])
+    assert checked.shape[1] == 16
+    dispatcher, calls = fake_dispatcher(dict(torch=4., fast=1.))
+    dispatcher.implementations['fast'] = WrongOnZeroKernels(
+        dispatcher.implementations['fast'], wide=20)
     assert dispatcher.choose(x.requires_grad_(training), w, None,
                              training) == 'fast'
-    assert seen == [64]
+    assert reference_channels == [64]
     x, w = tensors(h=20, w=20, c=64, k=5)  # lent: 'fast' won by 4x
+    w[torch.linspace(0, 63, 16).round().long()[spot]] = 0
     assert dispatcher.choose(x.requires_grad_(training), w, None,
                              training) == 'torch'
-    assert seen == [64, 16]
+    assert reference_channels == [64, 16]
     assert 'output differs' in \
         dispatcher.rejected[case_key(x, w, training)]['fast']
+
+
+def test_a_choice_not_checked_in_full_here_is_checked_in_full(
+        monkeypatch, tmp_path, reference_channels, logged):
+    """A decision from the cache file, in a process that has measured no
+    bucket of its family, is checked on every channel."""
+    path = tmp_path / 'dwconv.json'
+    monkeypatch.setenv(ENV_CACHE, str(path))
+    first, _ = fake_dispatcher(dict(torch=4., fast=1.))
+    x, w = tensors(h=20, w=20, c=64, k=5)
+    assert first.choose(x, w, None, False) == 'fast'
+    reference_channels.clear()
+    second, calls = fake_dispatcher(dict(torch=4., fast=1.))
+    assert second.choose(x, w, None, False) == 'fast'
+    assert calls == ['fast'] and reference_channels == [64]
+    assert logged[-1][0].endswith('fast (cache file, checked)')
 
 
 def test_a_choice_that_raises_on_a_new_shape_of_its_bucket_is_dropped(
