@@ -84,13 +84,16 @@ SPOT_CHANNELS = 16
 
 
 def spot_channels(x, weight, bias):
-    """``x``, ``weight`` and ``bias`` of ``SPOT_CHANNELS`` channels spread
-    from the first to the last (all of them if there are no more)."""
+    """``x`` (in its memory format), ``weight`` and ``bias`` of
+    ``SPOT_CHANNELS`` channels spread from the first to the last (all of
+    them if there are no more)."""
     if x.shape[1] <= SPOT_CHANNELS:
         return x, weight, bias
     index = torch.linspace(0, x.shape[1] - 1, SPOT_CHANNELS,
                            device=x.device).round().long()
-    return (x.index_select(1, index), weight.index_select(0, index),
+    spot = x.index_select(1, index).contiguous(
+        memory_format=memory_format(x))
+    return (spot, weight.index_select(0, index),
             bias.index_select(0, index) if bias is not None else None)
 
 

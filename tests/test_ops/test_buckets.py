@@ -219,6 +219,9 @@ def test_a_lent_choice_is_spot_checked_on_a_spread_of_channels(
     checked = spot_channels(x, w, None)[0]
     assert torch.equal(checked[:, [0, -1]], x[:, [0, 63]])
     assert checked.shape[1] == 16
+    assert spot_channels(x.to(memory_format=torch.channels_last), w,
+                         None)[0].is_contiguous(
+                             memory_format=torch.channels_last)
     dispatcher, calls = fake_dispatcher(dict(torch=4., fast=1.))
     dispatcher.implementations['fast'] = WrongOnZeroKernels(
         dispatcher.implementations['fast'], wide=20)
