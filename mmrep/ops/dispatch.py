@@ -296,7 +296,8 @@ class Dispatcher:
                 return cached, 'cache file, ' + SPOT[spot]
         names = [n for n in self.candidates(x, weight) if n != cached]
         names, how, near = self._plan(family, bucket, key, names)
-        spot = how != 'measured' and self._checked_in_full(family, names[0])
+        spot = how != 'measured' and bool(names) and \
+            self._checked_in_full(family, names[0])
         times = self.timings[key] = self._trial(
             key, x, weight, bias, training, names, timed=how == 'measured',
             spot=spot)
