@@ -26,10 +26,12 @@ Deciding a new bucket, in this order:
    input (forward, plus backward when training), in a thread of its own,
    outside the caller's autograd context, the close bucket's choice first;
    a candidate far behind the best so far stops after its warm-up and one
-   timed call. A process measures at most ``max_cases`` buckets, spending
-   at most ``budget_s`` seconds (checks included); past that, the choice of
-   the nearest measured bucket (the likeliest candidate if there is none)
-   is checked instead.
+   timed call. Where PyTorch's candidate computes the reference itself
+   (float32 on the CPU, in the input's layout), that call is its warm-up,
+   and its time where it is that far behind already. A process measures
+   at most ``max_cases`` buckets, spending at most ``budget_s`` seconds
+   (checks included); past that, the choice of the nearest measured bucket
+   (the likeliest candidate if there is none) is checked instead.
 
 Every check and measurement compares with PyTorch's float32 convolution of
 the same tensors (output, and gradients when training; ``verify.py``): a
@@ -46,7 +48,10 @@ later ones run the next fastest (:meth:`Dispatcher.drop`).
 
 Memory. Measuring holds one copy of the input, PyTorch's float32 result
 (output, and input gradient when training) and one candidate's result at a
-time: about five of the layer's inputs, once per bucket.
+time: about five of the layer's inputs, once per bucket. What the trials
+freed is handed back to the system after a bucket whose trials held 64 MB
+or more (``TRIM_BYTES``), not after smaller ones: the hand-back costs the
+caller's next allocations page faults.
 
 Environment:
     MMREP_DWCONV_IMPL: run one implementation wherever 'auto' is asked for
@@ -148,6 +153,21 @@ def return_freed_memory():
     nothing to do."""
     if MALLOC_TRIM is not None:
         MALLOC_TRIM(0)
+
+
+# Trials holding less than this leave their freed memory to glibc: a trim
+# also returns what the caller's thread had freed, which the caller's next
+# allocations then fault in again (0.3 s per GB of 23 MB tensors, measured
+# on the CPU; a Mask R-CNN-31B training step frees several GB).
+TRIM_BYTES = 64 * 2**20
+
+
+def trial_bytes(x, spot):
+    """About what a bucket's trials hold at once: five float32 copies of
+    the input (one input, PyTorch's output and input gradient, one
+    candidate's), of its spot channels only for a spot check."""
+    n, c, h, w = x.shape
+    return 5 * 4 * n * (min(c, SPOT_CHANNELS) if spot else c) * h * w
 
 
 def case_of(x, weight, training):
@@ -388,7 +408,8 @@ class Dispatcher:
         thread = threading.Thread(target=trials, name='dwconv-dispatch')
         thread.start()
         thread.join()
-        return_freed_memory()
+        if trial_bytes(x, spot) >= TRIM_BYTES:
+            return_freed_memory()
         self.spent_s += self.clock() - start
         if 'error' in outcome:
             raise outcome['error']
@@ -401,8 +422,16 @@ class Dispatcher:
             originals = list(spot_channels(*originals))
         # the input's values serve as output gradient: drawing random ones
         # would move the RNG and change the run (e.g. its drop-path masks)
+        own = self._reference_call(names, x, training) if timed else None
         try:
-            want = reference(*originals, originals[0] if training else None)
+            if own:  # the reference is this candidate's call: time it
+                first, want = self._time(
+                    self.implementations[own], originals,
+                    originals[0] if training else None, float('inf'),
+                    warm_up=0, repeats=1)
+            else:
+                want = reference(*originals,
+                                 originals[0] if training else None)
         except Exception as error:  # nothing can be checked: the fallback
             print_log(f'depthwise_conv2d {key}: the float32 reference failed '
                       f'({type(error).__name__}: {error}); no candidate can '
@@ -414,12 +443,15 @@ class Dispatcher:
         grad = inputs[0] if training else None
         times, best = {}, float('inf')
         for name in names:
-            # the reference was this candidate's own call: its warm-up
-            warm = name == 'torch' and reference_is_torch_call(x, training)
+            if name == own and first > self.give_up * best:
+                # already as far behind as any candidate is given up at:
+                # its call that computed the reference is its time
+                times[name] = first
+                continue
             try:
                 seconds, got = self._time(
                     self.implementations[name], inputs, grad, best,
-                    warm_up=0 if warm and timed else 1,
+                    warm_up=0 if name == own else 1,
                     repeats=self.repeats if timed else 0)
                 problem = mismatch(got, want, x.dtype, x.device)
                 del got
@@ -433,6 +465,18 @@ class Dispatcher:
             times[name] = seconds
             best = min(best, seconds)
         return times
+
+    def _reference_call(self, names, x, training):
+        """The candidate whose call on these tensors is the reference's
+        very computation (PyTorch's float32 convolution on the CPU, in the
+        input's layout), or None. Its call computes the reference and is
+        timed as its first call: its warm-up, and where it is already far
+        behind the best, its time (a first call of PyTorch's CPU
+        convolution took 1.0-1.2x the next at 31B's stage shapes)."""
+        if not reference_is_torch_call(x, training):
+            return None
+        return next((n for n in names
+                     if self.implementations[n].computes_reference), None)
 
     def _reject(self, key, name, problem):
         if isinstance(problem, BaseException):

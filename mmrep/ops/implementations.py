@@ -37,6 +37,8 @@ class TorchKernels(Kernels):
     """PyTorch's own convolution (cuDNN on GPUs; oneDNN or native on the
     CPU), forward and backward through ATen."""
 
+    computes_reference = True
+
     def __init__(self):
         pass
 

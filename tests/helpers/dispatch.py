@@ -17,11 +17,14 @@ class FakeClock:
 class FakeKernels(TorchKernels):
     """PyTorch's convolution that 'takes' ``cost`` seconds of the fake
     clock per forward and per backward; ``calls`` records each forward's
-    name and each backward as ``(name, 'backward')``."""
+    name and each backward as ``(name, 'backward')``. As in the real
+    table, only 'torch' stands for PyTorch's own convolution (its call may
+    compute the reference)."""
 
     def __init__(self, name, cost, clock, calls):
         self.name, self.cost, self.clock, self.calls = name, cost, clock, \
             calls
+        self.computes_reference = name == 'torch'
 
     def forward(self, x, weight, bias=None):
         self.calls.append(self.name)

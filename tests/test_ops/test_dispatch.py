@@ -53,6 +53,24 @@ def test_the_reference_warms_up_torch_only_where_it_was_its_call(
     assert calls.count('torch') == torch_forwards
 
 
+@pytest.mark.parametrize('cost, torch_forwards', [
+    (10., 1),  # far behind on its reference call: not run again
+    (1.2, 3),  # close: the reference call was its warm-up, then timed
+])
+def test_pytorchs_call_that_computed_the_reference_is_timed(
+        cost, torch_forwards):
+    """Training on the CPU in float32, the reference is PyTorch's
+    candidate's very call: it is computed by that call, timed, and that
+    time stands where it is already far behind the best."""
+    dispatcher, calls = fake_dispatcher(dict(fast=1., torch=cost))
+    x, w = tensors()
+    dispatcher.choose(x, w, None, training=True)
+    assert ran(calls)[:2] == ['torch', 'torch']  # forward, backward first
+    assert calls.count('torch') == torch_forwards
+    times = dispatcher.timings[dispatch.case_key(x, w, True)]
+    assert times == pytest.approx(dict(fast=2., torch=2 * cost))
+
+
 def test_a_slow_warm_up_alone_does_not_decide():
     clock = FakeClock()
     dispatcher, calls = fake_dispatcher(dict(fast=1., lazy=0.5), clock)
@@ -199,16 +217,26 @@ def test_the_module_checks_its_arguments_once_at_construction(monkeypatch):
         conv(torch.randn(1, 3, 9, 9))
 
 
-def test_trials_hand_freed_memory_back(monkeypatch):
-    """The trials' thread frees into its own malloc arena; each measured
-    bucket hands that memory back (else peak RSS grows by it)."""
+def test_large_trials_hand_freed_memory_back(monkeypatch):
+    """The trials' thread frees into its own malloc arena; a bucket whose
+    trials held TRIM_BYTES or more hands that memory back (else peak RSS
+    grows by it), a smaller one does not (a hand-back costs the caller page
+    faults)."""
     if platform.libc_ver()[0] == 'glibc':
         assert dispatch.MALLOC_TRIM is not None
     trims = []
     monkeypatch.setattr(dispatch, 'return_freed_memory',
                         lambda: trims.append(1))
+    x, w = tensors()
+    monkeypatch.setattr(dispatch, 'TRIM_BYTES',
+                        dispatch.trial_bytes(x, spot=False))
     dispatcher, _ = fake_dispatcher(dict(a=2., b=1.))
-    dispatcher.choose(*tensors(), None, training=True)
+    dispatcher.choose(x, w, None, training=True)
     assert len(trims) == 1
-    dispatcher.choose(*tensors(), None, training=True)  # decided: no trial
+    dispatcher.choose(x, w, None, training=True)  # decided: no trial
     assert len(trims) == 1
+    dispatcher.choose(*tensors(h=7), None, training=True)  # smaller
+    assert len(trims) == 1
+    x = torch.randn(1, 64, 8, 8)
+    assert dispatch.trial_bytes(x, spot=True) * 4 == \
+        dispatch.trial_bytes(x, spot=False) == 5 * 4 * x.numel()
