@@ -49,7 +49,8 @@ COLUMNS = ['shape', 'dtype', 'impl', 'chosen', 'fwd_ms', 'fwd_bwd_ms',
 
 def default_impls(device, shape):
     n, c, h, w, k = shape
-    impls = ['torch', 'rows']
+    impls = ['torch'] + (['channels_last'] if device.type == 'cpu' else [])
+    impls.append('rows')
     if dense_fits(c, h, w):
         impls.append('dense')
     if device.type == 'cuda' and triton_available():
@@ -103,9 +104,9 @@ def main(argv=None):
                         help='time these shapes instead of a preset')
     parser.add_argument('--dtypes', nargs='+', default=['float32'])
     parser.add_argument('--impls', nargs='+', default=None,
-                        help='default: torch, rows, dense (where its matrix '
-                        'fits), triton (CUDA) and auto; the first is the '
-                        'baseline')
+                        help='default: torch, channels_last (CPU), rows, '
+                        'dense (where its matrix fits), triton (CUDA) and '
+                        'auto; the first is the baseline')
     parser.add_argument('--device', default=None)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=3)

@@ -215,8 +215,8 @@ class Dispatcher:
         implementations (dict): name -> :class:`~mmrep.ops.kernels.Kernels`
             (``forward(x, weight, bias)``, ``backward(grad_out, x, weight,
             needs)``).
-        candidates (callable): ``candidates(x, weight)`` -> the names that
-            can run these tensors, the likely fastest first.
+        candidates (callable): ``candidates(x, weight, training)`` -> the
+            names that can run these tensors, the likely fastest first.
         clock (callable): seconds, monotonic. Defaults to
             ``time.perf_counter`` (tests pass a fake one).
         repeats (int): timed calls per candidate after one warm-up.
@@ -282,12 +282,12 @@ class Dispatcher:
             self.choices[key] = choice
             print_log(f'depthwise_conv2d {key}: {choice} ({source})',
                       logger='current')
-        return self._runnable(key, x, weight)
+        return self._runnable(key, x, weight, training)
 
-    def _runnable(self, key, x, weight):
+    def _runnable(self, key, x, weight, training):
         """The bucket's choice or, where this shape is beyond it (the
         dense form's size limit), the fastest measured one that can run."""
-        names = self.candidates(x, weight)
+        names = self.candidates(x, weight, training)
         choice = self.choices[key]
         if choice in names or choice == self.fallback:
             return choice
@@ -314,7 +314,8 @@ class Dispatcher:
             if times:
                 self.timings[key] = times
                 return cached, 'cache file, ' + SPOT[spot]
-        names = [n for n in self.candidates(x, weight) if n != cached]
+        names = [n for n in self.candidates(x, weight, training)
+                 if n != cached]
         names, how, near = self._plan(family, bucket, key, names)
         spot = how != 'measured' and bool(names) and \
             self._checked_in_full(family, names[0])

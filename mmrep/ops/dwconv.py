@@ -84,7 +84,8 @@ def depthwise_conv2d(x, weight, bias=None, impl='auto'):
         x (Tensor): (N, C, H, W) input, NCHW or channels_last.
         weight (Tensor): (C, 1, K, K) kernel, K odd in [3, 63].
         bias (Tensor, optional): (C, ) bias.
-        impl (str): 'auto', 'torch', 'rows', 'dense' or 'triton'.
+        impl (str): 'auto', 'torch', 'channels_last', 'rows', 'dense' or
+            'triton'.
 
     Returns:
         Tensor: (N, C, H, W), in x's memory format.
@@ -135,8 +136,8 @@ class LargeKernelDWConv2d(nn.Conv2d):
         channels (int): Channels.
         kernel_size (int): Odd kernel size in [3, 63].
         bias (bool): Whether to add a bias. Defaults to False.
-        impl (str): 'auto', 'torch', 'rows', 'dense' or 'triton'. Defaults
-            to 'auto'.
+        impl (str): 'auto', 'torch', 'channels_last', 'rows', 'dense' or
+            'triton'. Defaults to 'auto'.
     """
 
     def __init__(self, channels, kernel_size, bias=False, impl='auto'):

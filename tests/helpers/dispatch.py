@@ -40,12 +40,13 @@ class FakeKernels(TorchKernels):
 def fake_dispatcher(costs, clock=None, candidates=None, **kwargs):
     """A Dispatcher over implementations that each 'take' costs[name]
     seconds of the fake clock (every name a candidate unless
-    ``candidates(x, w)`` says otherwise); ``calls`` records every run."""
+    ``candidates(x, w, training)`` says otherwise); ``calls`` records every
+    run."""
     clock = clock or FakeClock()
     calls = []
     dispatcher = Dispatcher(
         {n: FakeKernels(n, cost, clock, calls) for n, cost in costs.items()},
-        candidates or (lambda x, w: list(costs)), clock=clock,
+        candidates or (lambda x, w, training: list(costs)), clock=clock,
         fallback=next(iter(costs)), **kwargs)
     return dispatcher, calls
 

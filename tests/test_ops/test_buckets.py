@@ -281,8 +281,9 @@ def test_a_choice_beyond_its_size_limit_gives_way_to_the_next_fastest():
     one of the same bucket: the next fastest measured runs there."""
     dispatcher, calls = fake_dispatcher(
         dict(torch=3., rows=2., dense=1.),
-        candidates=lambda x, w: (['rows', 'dense', 'torch'] if
-                                 x.shape[-1] < 100 else ['rows', 'torch']))
+        candidates=lambda x, w, training: (
+            ['rows', 'dense', 'torch'] if x.shape[-1] < 100 else
+            ['rows', 'torch']))
     assert dispatcher.choose(*tensors(h=91, w=91), None, False) == 'dense'
     calls.clear()
     assert dispatcher.choose(*tensors(h=91, w=120), None, False) == 'rows'
@@ -322,14 +323,15 @@ def test_a_corrupt_or_foreign_cache_file_is_logged_and_left_alone(
 
 def test_a_bucket_where_only_the_fallback_survives(monkeypatch, logged):
     bad = real_faulty(lambda x: True)
-    for name in ('rows', 'dense'):
+    for name in ('channels_last', 'rows', 'dense'):
         monkeypatch.setitem(IMPLEMENTATIONS, name, bad)
     x, w = tensors(h=10, w=10, c=4, k=7)
     torch.testing.assert_close(depthwise_conv2d(x, w), TORCH.forward(x, w))
     key = case_key(x, w, False)
     assert DISPATCHER.choices[key] == 'torch'
     assert set(DISPATCHER.timings[key]) == {'torch'}
-    assert sorted(DISPATCHER.rejected[key]) == ['dense', 'rows']
+    assert sorted(DISPATCHER.rejected[key]) == ['channels_last', 'dense',
+                                                'rows']
     assert any(f'{key}: torch (measured: torch' in m for m, _ in logged)
 
 

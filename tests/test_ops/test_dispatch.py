@@ -12,6 +12,7 @@ import mmrep.ops.dwconv as dwconv
 from mmrep.models import RepLKNet
 from mmrep.ops import (DISPATCHER, ENV_CACHE, ENV_IMPL, LargeKernelDWConv2d,
                        depthwise_conv2d)
+from mmrep.ops.implementations import onednn_available
 
 from ..helpers import TINY_ARCH
 from ..helpers.dispatch import FakeClock, fake_dispatcher, ran
@@ -158,7 +159,9 @@ def test_real_auto_times_every_cpu_candidate_and_keeps_the_fastest():
     (key, choice), = DISPATCHER.choices.items()
     assert 'cpu|float32|c4|k7|n1|h9-11|w12-16|nchw|infer' == key
     times = DISPATCHER.timings[key]
-    assert set(times) == {'torch', 'rows', 'dense'}  # Triton: CUDA only
+    # Triton: CUDA only; PyTorch's in channels_last: oneDNN's CPU path
+    assert set(times) == {'torch', 'rows', 'dense'} | (
+        {'channels_last'} if onednn_available() else set())
     assert all(0 < t < float('inf') for t in times.values())
     assert choice == min(times, key=times.get)
     ref = F.conv2d(x.double(), w.double(), padding=3, groups=4)

@@ -125,14 +125,15 @@ def test_with_every_matrix_form_wrong_pytorch_runs(training, fresh,
     monkeypatch.setitem(IMPLEMENTATIONS, 'rows', INJECTED['raises']())
     monkeypatch.setitem(IMPLEMENTATIONS, 'dense', INJECTED['wrong output']())
     got = run('auto', training)
-    assert set(DISPATCHER.choices.values()) == {'torch'}
+    # PyTorch's convolution, in inference maybe through channels_last
+    assert set(DISPATCHER.choices.values()) <= {'torch', 'channels_last'}
     assert_pytorch_result(got, training)
     assert warnings_naming(fresh, 'rows') and warnings_naming(fresh, 'dense')
 
 
 def test_with_no_candidate_left_the_fallback_runs(fresh, monkeypatch):
     bad = INJECTED['wrong output']()
-    for name in ('rows', 'dense', 'torch'):
+    for name in ('channels_last', 'rows', 'dense', 'torch'):
         monkeypatch.setitem(IMPLEMENTATIONS, name, bad)
     x, w, _ = tensors(False)
     assert DISPATCHER.choose(x, w, None, False) == 'torch'
@@ -175,11 +176,27 @@ def test_a_cached_choice_is_checked_the_first_time(fresh, monkeypatch,
 
 
 def test_the_real_candidates_pass_on_this_machine(fresh):
+    """Every candidate passes; 'channels_last' (PyTorch's convolution
+    through oneDNN) is timed for inference only."""
     for training in (False, True):
         run('auto', training)
     assert DISPATCHER.rejected == {}
-    assert all(set(t) == {'rows', 'dense', 'torch'}
-               for t in DISPATCHER.timings.values())
+    infer, train = (DISPATCHER.timings[case_key(*tensors(t)[:2], t)]
+                    for t in (False, True))
+    assert set(train) == {'rows', 'dense', 'torch'}
+    assert set(infer) == {'channels_last', 'rows', 'dense', 'torch'}
+
+
+@pytest.mark.parametrize('training', [False, True], ids=['infer', 'train'])
+def test_without_onednn_channels_last_is_no_candidate(fresh, training):
+    """With oneDNN off (as in a torch built without it) 'auto' does not
+    time 'channels_last', and a config naming it still computes PyTorch's
+    numbers (PyTorch's native channels_last path)."""
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert_pytorch_result(run('auto', training), training)
+        assert_pytorch_result(run('channels_last', training), training)
+    timings = DISPATCHER.timings[case_key(*tensors(training)[:2], training)]
+    assert set(timings) == {'rows', 'dense', 'torch'}
 
 
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16,

@@ -57,7 +57,8 @@ class RepLKNet(RepBackbone):
             --fuse-conv-bn`` have; needs ``deploy=True``. Defaults to False.
         large_kernel_impl (str): Implementation of the large depthwise
             convs: 'auto' (the fastest of them, measured and checked once
-            per bucket of shapes), 'torch', 'rows', 'dense' or 'triton'.
+            per bucket of shapes), 'torch', 'channels_last', 'rows',
+            'dense' or 'triton'.
             See :mod:`mmrep.ops`. Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): Initialization config;
             ``dict(type='Pretrained', checkpoint=PATH)`` loads weights from

@@ -78,8 +78,8 @@ class UniRepLKNet(RepBackbone):
         deploy (bool): Build the re-parameterized form directly. Defaults to
             False.
         large_kernel_impl (str): Implementation of the large depthwise convs
-            (``lk_origin``): 'auto', 'torch', 'rows', 'dense' or 'triton'
-            (see :mod:`mmrep.ops`). Defaults to 'auto'.
+            (``lk_origin``): 'auto', 'torch', 'channels_last', 'rows',
+            'dense' or 'triton' (see :mod:`mmrep.ops`). Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): Initialization config;
             ``dict(type='Pretrained', checkpoint=PATH)`` loads weights from
             a file, URL or any mmengine checkpoint scheme

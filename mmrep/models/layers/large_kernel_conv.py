@@ -22,8 +22,8 @@ class ReparamLargeKernelConv(Reparameterizable, nn.Module):
         norm_cfg (dict): Config of the norm layers. Defaults to BN.
         deploy (bool): Build ``lkb_reparam`` directly. Defaults to False.
         impl (str): Implementation of the large-kernel conv: 'auto', 'torch',
-            'rows', 'dense' or 'triton' (see :mod:`mmrep.ops`). Defaults to
-            'auto'.
+            'channels_last', 'rows', 'dense' or 'triton' (see
+            :mod:`mmrep.ops`). Defaults to 'auto'.
     """
 
     def __init__(self, channels, kernel_size, small_kernel,
