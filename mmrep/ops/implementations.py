@@ -61,8 +61,6 @@ class ChannelsLastKernels(TorchKernels):
     Results come back in the caller's layout (the custom operator's
     rule)."""
 
-    computes_reference = False  # 'torch' is the reference's own call
-
     def forward(self, x, weight, bias=None):
         return super().forward(_channels_last(x), weight, bias)
 

@@ -15,9 +15,10 @@ class Kernels:
             dL/dweight, in any float dtype (cast to the weight's).
     """
 
-    # whether a float32 call on the CPU computes exactly what
-    # verify.reference does (PyTorch's own convolution): the dispatcher
-    # then times the reference's computation as this candidate's first call
+    # whether a float32 call on the CPU, on tensors in the layout the
+    # reference runs in, computes exactly what verify.reference does
+    # (PyTorch's own convolution): the dispatcher then times the
+    # reference's computation as this candidate's first call
     computes_reference = False
 
     def __init__(self, conv, grad_input, grad_weight):
