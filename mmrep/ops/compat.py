@@ -106,6 +106,7 @@ class Float32Products:
 
     def __init__(self, kernels):
         self.kernels = kernels
+        self.computes_reference = kernels.computes_reference
 
     @staticmethod
     def _applies(x):
