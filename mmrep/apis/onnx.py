@@ -93,16 +93,21 @@ def export_segmentor(config, checkpoint, out, shape, opset=17,
     model = build_trained(cfg, checkpoint)
     model.backbone.switch_to_deploy()
     module = SegLogits(model).eval()
-    dummy = torch.randn(2, 3, *shape)
+    export_onnx(module, torch.randn(2, 3, *shape), out, ['logits'], opset)
+    return module
+
+
+def export_onnx(module, image, out, output_names, opset=17):
+    """``torch.onnx.export`` of ``module(image)`` to ``out`` with the
+    TorchScript exporter (torch >= 2.9 defaults to the new one; torch < 2.5
+    has only this one and no 'dynamo' argument): input ``image`` with a
+    dynamic batch size, outputs ``output_names``."""
     if osp.dirname(out):
         os.makedirs(osp.dirname(out), exist_ok=True)
-    # the TorchScript exporter: torch >= 2.9 defaults to the new one, and
-    # torch < 2.5 has no 'dynamo' argument (and only the TorchScript one)
     choice = (dict(dynamo=False) if 'dynamo' in inspect.signature(
         torch.onnx.export).parameters else {})
     torch.onnx.export(
-        module, (dummy, ), out, input_names=['image'],
-        output_names=['logits'], opset_version=opset,
-        dynamic_axes=dict(image={0: 'batch'}, logits={0: 'batch'}),
+        module, (image, ), out, input_names=['image'],
+        output_names=output_names, opset_version=opset,
+        dynamic_axes={n: {0: 'batch'} for n in ['image'] + output_names},
         **choice)
-    return module

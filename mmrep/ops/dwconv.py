@@ -30,8 +30,10 @@ import torch.nn as nn
 from mmengine.logging import print_log
 
 from . import compat, custom_op
-from .implementations import IMPLEMENTATIONS, needs_grad
-from .kernels import pytorch_conv
+from .implementations import (IMPLEMENTATIONS, ONEDNN_IMPLS, needs_grad,
+                              select_impl)
+from .kernels import memory_format, pytorch_conv
+from .onednn import PackedConv, compute_dtype, cpu_inference, packed
 
 IMPLS = ('auto', ) + tuple(IMPLEMENTATIONS)
 MIN_KERNEL, MAX_KERNEL = 3, 63
@@ -151,7 +153,25 @@ class LargeKernelDWConv2d(nn.Conv2d):
 
     def forward(self, x):
         _check_tensors(x, self.weight)
+        if cpu_inference(x, self):
+            dtype = compute_dtype(x)  # as _run computes under autocast
+            x, weight = x.to(dtype), self.weight.to(dtype)
+            bias = None if self.bias is None else self.bias.to(dtype)
+            if select_impl(x, weight, bias, self.impl,
+                           training=False) in ONEDNN_IMPLS:
+                return self._packed_forward(x, weight, bias)
         return _run(x, self.weight, self.bias, self.impl)
+
+    def _packed_forward(self, x, weight, bias):
+        """CPU inference where the implementation is oneDNN's depthwise
+        path: the same primitive called directly with the weight reordered
+        once, without the custom operator's dispatch (0.4 ms a call,
+        against 0.5 ms for the conv itself at 1x512x14x14, K=27)."""
+        sources = [t for t in (self.weight, self.bias) if t is not None]
+        pack = packed(self, sources, x.dtype, lambda: PackedConv(
+            weight, bias, self.stride, self.padding, self.dilation,
+            self.groups, 'none', x.shape))
+        return pack(x).contiguous(memory_format=memory_format(x))
 
     def extra_repr(self):
         return super().extra_repr() + f', impl={self.impl}'

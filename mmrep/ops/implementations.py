@@ -9,6 +9,7 @@ from .compat import float32_products
 from .dispatch import Dispatcher
 from .kernels import Kernels, pytorch_conv
 from .matmul_dwconv import DENSE, ROWS, dense_fits
+from .onednn import onednn_available, to_channels_last
 
 DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
@@ -62,22 +63,11 @@ class ChannelsLastKernels(TorchKernels):
     rule)."""
 
     def forward(self, x, weight, bias=None):
-        return super().forward(_channels_last(x), weight, bias)
+        return super().forward(to_channels_last(x), weight, bias)
 
     def backward(self, grad_out, x, weight, needs=(True, True)):
-        return super().backward(_channels_last(grad_out), _channels_last(x),
-                                weight, needs)
-
-
-def _channels_last(x):
-    return x.contiguous(memory_format=torch.channels_last)
-
-
-def onednn_available():
-    """Whether PyTorch runs CPU convolutions through oneDNN (built with it
-    and not switched off): without it channels_last has no fast path."""
-    return torch.backends.mkldnn.is_available() and \
-        torch.backends.mkldnn.enabled
+        return super().backward(to_channels_last(grad_out),
+                                to_channels_last(x), weight, needs)
 
 
 def _triton_part(part):
@@ -119,6 +109,9 @@ def candidates(x, weight, training):
 
 
 DISPATCHER = Dispatcher(IMPLEMENTATIONS, candidates)
+# The implementations that run oneDNN's depthwise primitive on the CPU
+# (which CPU inference may call directly: :mod:`mmrep.ops.onednn`).
+ONEDNN_IMPLS = ('torch', 'channels_last')
 
 
 def check_usable(impl, x):

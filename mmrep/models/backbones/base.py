@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
+from mmrep.ops.onednn import cpu_inference, to_channels_last
 from ..layers.reparam import Reparameterizable
 
 
@@ -85,6 +86,23 @@ class RepBackbone(BaseModule):
         official ``torch.linspace`` values (made on the CPU, so that a model
         built under ``torch.device('meta')`` gets the same)."""
         return torch.linspace(0, rate, num, device='cpu').tolist()
+
+    # --------------------------------------------------------------- layout
+    def _inference_layout(self, x):
+        """``x`` and whether the forward runs channels_last: in CPU
+        inference (:func:`mmrep.ops.onednn.cpu_inference`) every layer
+        then runs oneDNN's blocked convolutions and its depthwise path
+        without reorders between them; elsewhere ``x`` as it is."""
+        if cpu_inference(x, self):
+            return to_channels_last(x), True
+        return x, False
+
+    @staticmethod
+    def _caller_layout(outs, channels_last):
+        """The stage maps in the layout the caller gave (contiguous NCHW
+        after a channels_last forward), for heads that ``view`` them."""
+        return tuple(o.contiguous() for o in outs) if channels_last \
+            else tuple(outs)
 
     # ----------------------------------------------------------- training
     def _frozen_modules(self):

@@ -179,6 +179,7 @@ class RepLKNet(RepBackbone):
 
     # --------------------------------------------------------------- forward
     def forward(self, x):
+        x, channels_last = self._inference_layout(x)
         x = self.stem[0](x)
         for layer in self.stem[1:]:
             x = checkpointed(layer, x, self.with_cp)
@@ -189,7 +190,7 @@ class RepLKNet(RepBackbone):
                 outs.append(stage.norm(x))
             if i < self.num_stages - 1:
                 x = self.transitions[i](x)
-        return tuple(outs)
+        return self._caller_layout(outs, channels_last)
 
     # ----------------------------------------------------------- training
     decay_types = ('layer_wise', 'stage_wise')

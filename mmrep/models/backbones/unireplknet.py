@@ -9,6 +9,7 @@ import torch.nn as nn
 from mmrep.ops import check_impl
 from mmrep.registry import register
 from ..layers import BLOCK_KERNELS, LayerNorm2d, UniRepLKNetBlock
+from ..layers.fused import InferenceConv2d
 from .base import RepBackbone
 
 ARCH_KEYS = ('depths', 'dims', 'kernel_sizes')
@@ -128,13 +129,14 @@ class UniRepLKNet(RepBackbone):
         self.channels = list(dims)
 
         self.downsample_layers = nn.ModuleList([nn.Sequential(
-            nn.Conv2d(in_channels, dims[0] // 2, 3, stride=2, padding=1),
+            InferenceConv2d(in_channels, dims[0] // 2, 3, stride=2,
+                            padding=1),
             LayerNorm2d(dims[0] // 2), nn.GELU(),
-            nn.Conv2d(dims[0] // 2, dims[0], 3, stride=2, padding=1),
+            InferenceConv2d(dims[0] // 2, dims[0], 3, stride=2, padding=1),
             LayerNorm2d(dims[0]))])
         for c_in, c_out in zip(dims[:-1], dims[1:]):
             self.downsample_layers.append(nn.Sequential(
-                nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
+                InferenceConv2d(c_in, c_out, 3, stride=2, padding=1),
                 LayerNorm2d(c_out)))
         rates = iter(self._drop_path_rates(drop_path_rate, sum(depths)))
         self.stages = nn.ModuleList(nn.Sequential(*[
@@ -205,13 +207,14 @@ class UniRepLKNet(RepBackbone):
 
     # --------------------------------------------------------------- forward
     def forward(self, x):
+        x, channels_last = self._inference_layout(x)
         outs = []
         for i, (down, stage) in enumerate(zip(self.downsample_layers,
                                               self.stages)):
             x = stage(down(x))
             if i in self.out_indices:
                 outs.append(getattr(self, f'norm{i}')(x))
-        return tuple(outs)
+        return self._caller_layout(outs, channels_last)
 
     # ----------------------------------------------------------- training
     def _layer_depth(self, name, decay_type, num_layers):

@@ -37,9 +37,18 @@ class RepLKBlock(nn.Module):
         self.drop_path = stochastic_depth(drop_path)
 
     def forward(self, x):
+        if self.pw1.fusable(x, self.prelkb_bn) and self.pw2.fusable(x):
+            return self._fused_forward(x)
         out = self.pw1(self.prelkb_bn(x))
         out = self.lk_nonlinear(self.large_kernel(out))
         return x + self.drop_path(self.pw2(out))
+
+    def _fused_forward(self, x):
+        """CPU inference: ``prelkb_bn`` folded into ``pw1``, the residual
+        added inside ``pw2``'s conv (stochastic depth is off in eval)."""
+        out = self.pw1.fused(x, pre=self.prelkb_bn)
+        out = self.lk_nonlinear(self.large_kernel(out))
+        return self.pw2.fused(out, residual=x)
 
 
 class ConvFFN(nn.Module):
@@ -62,8 +71,16 @@ class ConvFFN(nn.Module):
         self.drop_path = stochastic_depth(drop_path)
 
     def forward(self, x):
+        if self.pw1.fusable(x, self.preffn_bn) and self.pw2.fusable(x):
+            return self._fused_forward(x)
         out = self.nonlinear(self.pw1(self.preffn_bn(x)))
         return x + self.drop_path(self.pw2(out))
+
+    def _fused_forward(self, x):
+        """CPU inference: ``preffn_bn`` folded into ``pw1`` and its GELU
+        fused, the residual added inside ``pw2``'s conv."""
+        out = self.pw1.fused(x, pre=self.preffn_bn, act='gelu')
+        return self.pw2.fused(out, residual=x)
 
 
 class RepLKNetStage(nn.Module):

@@ -2,11 +2,46 @@
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 
+from .fused import fusable, fused_conv
+
+
+class ConvBN(nn.Sequential):
+    """``conv``, ``bn`` and optionally a ReLU ``nonlinear``: a Sequential
+    (the official module names, so checkpoints load) that, in CPU inference,
+    runs as one oneDNN conv with the BN folded in and the ReLU fused
+    (:func:`fused_conv`), its weight reordered once.
+
+    ``bn`` may be an eval-mode BN or Identity (after ``fuse_conv_bn``);
+    another norm, or a ``conv`` that is not an ``nn.Conv2d`` (the large-kernel
+    op), keeps the module-by-module forward.
+    """
+
+    def forward(self, x):
+        if self.fusable(x):
+            return self.fused(x)
+        return super().forward(x)
+
+    def fusable(self, x, *norms):
+        """Whether :meth:`fused` runs on ``x`` (with ``norms`` folded in
+        too)."""
+        return type(self.conv) is nn.Conv2d and fusable(x, self, self.bn,
+                                                         *norms)
+
+    def fused(self, x, pre=None, act=None, residual=None):
+        """``conv-bn(-ReLU)(pre(x)) [+ residual]`` as one oneDNN conv;
+        ``act`` (default: the unit's own ReLU or none) replaces the
+        activation."""
+        if act is None:
+            act = 'relu' if hasattr(self, 'nonlinear') else 'none'
+        return fused_conv(self, x, self.conv, pre=pre, post=self.bn,
+                          act=act, residual=residual)
+
 
 def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
             norm_cfg=dict(type='BN'), act=False, conv=None):
-    """A ``Sequential`` of ``conv`` (no bias), ``bn`` and, if ``act``, a ReLU
-    called ``nonlinear`` - the official module names, so checkpoints load.
+    """A :class:`ConvBN` of ``conv`` (no bias), ``bn`` and, if ``act``, a
+    ReLU called ``nonlinear`` - the official module names, so checkpoints
+    load.
 
     Args:
         in_channels (int): Input channels.
@@ -19,7 +54,7 @@ def conv_bn(in_channels, out_channels, kernel_size, stride=1, groups=1,
         conv (nn.Module, optional): A ready conv to use instead of
             ``nn.Conv2d`` (the large-kernel op). Defaults to None.
     """
-    unit = nn.Sequential()
+    unit = ConvBN()
     unit.add_module('conv', conv if conv is not None else nn.Conv2d(
         in_channels, out_channels, kernel_size, stride=stride,
         padding=kernel_size // 2, groups=groups, bias=False))

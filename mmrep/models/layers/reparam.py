@@ -21,6 +21,7 @@ class Reparameterizable:
     def switch_to_deploy(self):
         if not self.deployed:
             self._merge()
+            self.train(self.training)  # new children take the mode too
             self.deployed = True
 
     def _merge(self):

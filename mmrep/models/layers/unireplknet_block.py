@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
 from .dilated_reparam import DILATED_BRANCHES, DilatedReparamBlock
+from .fused import InferenceConv2d, fusable, fused_conv
 from .norms import GRN, ToChannelsFirst, ToChannelsLast
 from .reparam import (Reparameterizable, checkpointed, fold_bn,
                       stochastic_depth)
@@ -26,8 +27,8 @@ class SEBlock(nn.Module):
 
     def __init__(self, channels, hidden):
         super().__init__()
-        self.down = nn.Conv2d(channels, hidden, 1)
-        self.up = nn.Conv2d(hidden, channels, 1)
+        self.down = InferenceConv2d(channels, hidden, 1)
+        self.up = InferenceConv2d(hidden, channels, 1)
 
     def forward(self, x):
         w = F.relu(self.down(F.adaptive_avg_pool2d(x, 1)))
@@ -70,9 +71,9 @@ class UniRepLKNetBlock(Reparameterizable, nn.Module):
         self.with_cp = with_cp
         self.deployed = deploy
         if kernel_size in SMALL_KERNELS:
-            self.dwconv = nn.Conv2d(dim, dim, kernel_size,
-                                    padding=kernel_size // 2, groups=dim,
-                                    bias=deploy)
+            self.dwconv = InferenceConv2d(dim, dim, kernel_size,
+                                          padding=kernel_size // 2,
+                                          groups=dim, bias=deploy)
         else:
             self.dwconv = DilatedReparamBlock(dim, kernel_size, norm_cfg,
                                               deploy=deploy, impl=impl)
@@ -102,7 +103,18 @@ class UniRepLKNetBlock(Reparameterizable, nn.Module):
         return self.drop_path(y)
 
     def forward(self, x):
+        if self.deployed and fusable(x, self):
+            return self._fused_forward(x)
         return x + checkpointed(self.residual, x, self.with_cp)
+
+    def _fused_forward(self, x):
+        """CPU inference of the deploy form: the Linears as oneDNN 1x1
+        convs on the channels_last map (no permuted copies), GELU fused
+        into the first, the residual added inside the second."""
+        y = self.se(self.dwconv(x))
+        y = fused_conv(self.pwconv1, y, self.pwconv1[1], act='gelu')
+        y = self.act[1](y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return fused_conv(self.pwconv2, y, self.pwconv2[0], residual=x)
 
     def _merge(self):
         """Fold the block into its deploy form: the dilated branches and
@@ -119,9 +131,9 @@ class UniRepLKNetBlock(Reparameterizable, nn.Module):
         else:  # bias-free: a new biased conv, built with keyword arguments
             old = self.dwconv
             weight, bias = fold_bn(old.weight, self.norm)
-            conv = nn.Conv2d(old.in_channels, old.out_channels,
-                             old.kernel_size, padding=old.padding,
-                             groups=old.groups, bias=True).to(old.weight)
+            conv = InferenceConv2d(old.in_channels, old.out_channels,
+                                   old.kernel_size, padding=old.padding,
+                                   groups=old.groups, bias=True).to(old.weight)
             self.dwconv = conv
         conv.weight.copy_(weight)
         conv.bias.copy_(bias)

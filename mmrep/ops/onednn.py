@@ -1,0 +1,115 @@
+"""oneDNN's fused convolution, for CPU inference.
+
+PyTorch's eager ``F.conv2d`` hands oneDNN the weight in PyTorch's layout on
+every call; oneDNN reorders it into its blocked layout each time and runs
+the bias and activation as separate ops. Here a conv's weight (with an
+eval-mode BN folded in) is reordered once, kept while its source tensors
+are unchanged, and the conv, bias and ReLU/GELU run as one oneDNN
+primitive on channels_last maps: the path inductor's freezing pass takes
+(``torch.ops.mkldnn._convolution_pointwise``, the same schema from torch
+2.1 to 2.13). Measured on 2 cores, float32, channels_last 1x1 convs of
+RepLKNet-31B at 224: 1024->4096 at 7x7 2.3 ms against 8.3 ms, 512->2048 at
+14x14 2.2 ms against 2.9 ms (``tools/benchmark_inference.py`` has the
+whole models).
+"""
+import weakref
+
+import torch
+
+from . import compat
+
+ACTIVATIONS = ('none', 'relu', 'gelu')
+_PACKS = weakref.WeakKeyDictionary()  # owner module -> (signature, pack)
+
+
+def onednn_available():
+    """Whether PyTorch runs CPU convolutions through oneDNN (built with it
+    and not switched off)."""
+    return torch.backends.mkldnn.is_available() and \
+        torch.backends.mkldnn.enabled
+
+
+def _has_fused_ops():
+    return hasattr(torch.ops.mkldnn, '_convolution_pointwise')
+
+
+def compute_dtype(x):
+    """The dtype a convolution of ``x`` computes in: the CPU autocast dtype
+    where autocast is on, else ``x``'s."""
+    return compat.autocast_dtype('cpu') or x.dtype
+
+
+def _graph_capture():
+    """Tracing, scripting, ONNX export or torch.compile / torch.export:
+    tools that must see PyTorch's own ops."""
+    return (torch.jit.is_tracing() or torch.jit.is_scripting()
+            or torch.onnx.is_in_onnx_export() or compat.is_compiling())
+
+
+def cpu_inference(x, module):
+    """Whether ``module``'s forward of ``x`` is CPU inference that oneDNN's
+    fused path can run: ``module`` in eval mode, no gradients recorded, a
+    float32 or bfloat16 CPU tensor (or bfloat16 autocast), oneDNN on, and
+    no graph being captured."""
+    return (not module.training and not torch.is_grad_enabled()
+            and x.device.type == 'cpu' and x.dim() == 4
+            and compute_dtype(x) in (torch.float32, torch.bfloat16)
+            and onednn_available() and _has_fused_ops()
+            and not _graph_capture())
+
+
+def to_channels_last(x):
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+class PackedConv:
+    """A conv's weight in oneDNN's blocked layout, its bias and fused
+    activation: ``act(conv(x) + bias)`` in one primitive, ``x`` and the
+    result channels_last.
+
+    Args:
+        weight (Tensor): (C_out, C_in / groups, kh, kw).
+        bias (Tensor | None): (C_out, ).
+        stride, padding, dilation (tuple[int]): As ``nn.Conv2d``'s.
+        groups (int): As ``nn.Conv2d``'s.
+        act (str): One of :data:`ACTIVATIONS` ('gelu' is the exact, erf
+            form of ``nn.GELU()``).
+        input_size (list[int]): The (N, C, H, W) the layout is chosen for;
+            any other size still computes the same.
+    """
+
+    def __init__(self, weight, bias, stride, padding, dilation, groups, act,
+                 input_size):
+        if act not in ACTIVATIONS:
+            raise ValueError(f'act must be one of {ACTIVATIONS}, got {act!r}')
+        self.args = (list(padding), list(stride), list(dilation), groups)
+        self.weight = torch.ops.mkldnn._reorder_convolution_weight(
+            weight.detach(), *self.args, list(input_size))
+        self.bias = None if bias is None else bias.detach()
+        self.act = act
+        self.algorithm = 'none' if act == 'gelu' else ''  # erf GELU
+
+    def __call__(self, x):
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, self.weight, self.bias, *self.args, self.act, [],
+            self.algorithm)
+
+    def add(self, x, residual):
+        """``conv(x) + bias + residual`` in one primitive (no
+        activation)."""
+        return torch.ops.mkldnn._convolution_pointwise.binary(
+            x, residual, self.weight, self.bias, *self.args, 'add', None,
+            None, [], None)
+
+
+def packed(owner, sources, key, make):
+    """``owner``'s pack: ``make()``'s result, made again when ``key`` or a
+    tensor of ``sources`` changed (written in place, replaced, another
+    dtype). Kept beside the module, never in its state or its copies."""
+    signature = (key, ) + tuple((t.data_ptr(), t._version, t.dtype)
+                                for t in sources)
+    hit = _PACKS.get(owner)
+    if hit is None or hit[0] != signature:
+        hit = (signature, make())
+        _PACKS[owner] = hit
+    return hit[1]
