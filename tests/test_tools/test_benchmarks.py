@@ -198,3 +198,43 @@ def test_benchmark_shapes_trains_at_the_pipelines_sizes(tmp_path):
     # the toy pipeline resizes to 128 wide or high; the batch is padded
     # to its largest image, rounded up to 32
     assert all(max(s) == 128 and min(s) % 32 == 0 for s in row['shapes'])
+
+
+def test_benchmark_inference_side_by_side(tmp_path):
+    for extra, outputs in ((['--backbone-only'], 4), ([], 1)):
+        out_json = tmp_path / 'infer.json'
+        run_tool('tools/benchmark_inference.py',
+                 'configs/upernet/replknet-tiny_toy-ade.py', '--batch', '1',
+                 '--size', '64', '--runtimes', 'eager', 'onnxruntime',
+                 '--rounds', '2', '--warmup', '0', '--repeats', '1',
+                 '--work-dir', str(tmp_path), '--json', str(out_json),
+                 '--md', str(tmp_path / 'infer.md'), *extra)
+        rows = json.loads(out_json.read_text())['rows']
+        assert [r['runtime'] for r in rows] == ['eager', 'onnxruntime']
+        eager, ort = rows
+        assert len(eager['rounds_ms']) == 2
+        assert ort['rel_err'] < 1e-4 and eager['rel_err'] == 0
+        assert eager['x_onnxruntime'] == pytest.approx(ort['ms'] /
+                                                       eager['ms'])
+        assert ort['x_eager'] == pytest.approx(eager['ms'] / ort['ms'])
+        assert '| x_onnxruntime |' in (tmp_path / 'infer.md').read_text()
+        import onnx
+        model = onnx.load(str(tmp_path / 'model_1x64.onnx'))
+        assert len(model.graph.output) == outputs
+
+
+def test_inference_comparison_refuses_a_runtime_that_disagrees():
+    from mmrep.benchmark.inference import Runtime, compare
+    x = torch.randn(1, 3, 8, 8)
+    reference = [x.numpy() * 2]
+    good = Runtime('eager', 'f32', lambda x: [x.numpy() * 2])
+    close = Runtime('eager-bf16', 'bf16', lambda x: [x.numpy() * 2.02])
+    bad = Runtime('onnxruntime', 'f32', lambda x: [x.numpy() * 2.02])
+    ticks = iter(range(1, 100))
+    rows = compare([good, close], x, reference, rounds=3,
+                   timer=lambda fn, device, warmup, repeats: next(ticks))
+    assert [r['rounds_ms'] for r in rows] == [[1, 3, 5], [2, 4, 6]]
+    assert rows[1]['x_eager'] == pytest.approx(3 / 4)
+    assert rows[1]['rel_err'] == pytest.approx(0.01, rel=1e-3)
+    with pytest.raises(RuntimeError, match='onnxruntime .f32. disagrees'):
+        compare([good, bad], x, reference, timer=lambda *a: 1.0)

@@ -24,8 +24,8 @@ class ConvBN(nn.Sequential):
     def fusable(self, x, *norms):
         """Whether :meth:`fused` runs on ``x`` (with ``norms`` folded in
         too)."""
-        return type(self.conv) is nn.Conv2d and fusable(x, self, self.bn,
-                                                         *norms)
+        return (type(self.conv) is nn.Conv2d
+                and fusable(x, self, self.bn, *norms))
 
     def fused(self, x, pre=None, act=None, residual=None):
         """``conv-bn(-ReLU)(pre(x)) [+ residual]`` as one oneDNN conv;

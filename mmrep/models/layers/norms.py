@@ -22,7 +22,8 @@ class LayerNorm2d(nn.Module):
         self.eps = eps
 
     def forward(self, x):
-        if x.is_contiguous(memory_format=torch.channels_last) and x.shape[1] > 1:
+        if x.shape[1] > 1 and x.is_contiguous(
+                memory_format=torch.channels_last):
             # (N, H, W, C) is contiguous: PyTorch's fused LayerNorm, same sums
             return F.layer_norm(x.permute(0, 2, 3, 1), self.weight.shape,
                                 self.weight, self.bias,

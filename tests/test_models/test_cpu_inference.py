@@ -1,0 +1,189 @@
+"""CPU inference through oneDNN's fused convolution (mmrep.ops.onednn,
+mmrep.models.layers.fused): the same function as the module-by-module
+forward, taken only for inference, packs renewed when weights change, and
+the module-by-module forward wherever oneDNN is off."""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmrep.models import RepLKNet, UniRepLKNet
+from mmrep.models.layers import ConvFFN, RepLKBlock, UniRepLKNetBlock
+from mmrep.models.layers.fused import InferenceConv2d, fused_conv
+from mmrep.ops import LargeKernelDWConv2d, onednn, select_impl
+from mmrep.ops.implementations import ONEDNN_IMPLS
+from ..helpers import TINY_ARCH, randomize_bn
+from ..helpers.unireplknet import TINY_UNI_ARCH
+
+
+def rel_err(a, b):
+    return ((a.double() - b.double()).norm() / b.double().norm()).item()
+
+
+def backbones():
+    torch.manual_seed(0)
+    models = [RepLKNet(arch=TINY_ARCH), RepLKNet(arch=TINY_ARCH),
+              UniRepLKNet(arch=TINY_UNI_ARCH, init_cfg=None)]
+    for m in models:
+        randomize_bn(m)
+        m.eval()
+    models[1].switch_to_deploy()
+    models[2] = [models[2], copy.deepcopy(models[2]).switch_to_deploy()]
+    return [models[0], models[1]] + models[2]
+
+
+def reference(model, x):
+    """The module-by-module forward: gradients recorded turn the fused
+    path off."""
+    return [o.detach() for o in model(x)]
+
+
+def packed_modules(model):
+    return [m for m in model.modules() if m in onednn._PACKS]
+
+
+@pytest.mark.parametrize('index', range(4))
+def test_fused_inference_computes_the_module_by_module_function(index):
+    model = backbones()[index]
+    x = torch.randn(2, 3, 72, 56)
+    expected = reference(model, x)
+    assert not packed_modules(model)
+    with torch.no_grad():
+        outs = model(x)
+    assert packed_modules(model)  # the fused path ran
+    for out, ref in zip(outs, expected):
+        assert out.shape == ref.shape and out.dtype == torch.float32
+        assert out.is_contiguous()  # the caller's layout
+        assert rel_err(out, ref) < 1e-5
+
+
+def test_every_block_takes_its_fused_path():
+    """With the large-kernel op on oneDNN ('auto' may choose another
+    implementation at these tiny sizes; see the op's test below)."""
+    rep = RepLKNet(arch=TINY_ARCH, deploy=True,
+                   large_kernel_impl='channels_last').eval()
+    uni = UniRepLKNet(arch=TINY_UNI_ARCH, deploy=True, init_cfg=None,
+                      large_kernel_impl='channels_last').eval()
+    with torch.no_grad():
+        rep(torch.randn(1, 3, 64, 64))
+        uni(torch.randn(1, 3, 64, 64))
+    packs = set(packed_modules(rep) + packed_modules(uni))
+    for block in rep.modules():
+        if isinstance(block, (RepLKBlock, ConvFFN)):
+            assert block.pw1 in packs and block.pw2 in packs
+        if isinstance(block, RepLKBlock):
+            assert block.large_kernel.lkb_reparam in packs
+    for block in uni.modules():
+        if isinstance(block, UniRepLKNetBlock):
+            assert block.pwconv1 in packs and block.pwconv2 in packs
+            assert getattr(block.dwconv, 'lk_origin', block.dwconv) in packs
+    assert all(m in packs for m in uni.modules()
+               if isinstance(m, InferenceConv2d))
+
+
+def test_training_and_recorded_gradients_never_take_the_fused_path():
+    model = backbones()[1]
+    x = torch.randn(1, 3, 64, 64)
+    model(x)[-1].sum().backward()  # eval, gradients recorded
+    assert model.stem[0].conv.weight.grad is not None
+    model.train()
+    with torch.no_grad():
+        model(x)
+    assert not packed_modules(model)
+
+
+def test_packs_follow_new_weights():
+    model = backbones()[1]
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        model(x)
+    other = RepLKNet(arch=TINY_ARCH, deploy=True)
+    randomize_bn(other, seed=5)
+    model.load_state_dict(other.state_dict())  # copied in place
+    expected = reference(model, x)
+    with torch.no_grad():
+        outs = model(x)
+    for out, ref in zip(outs, expected):
+        assert rel_err(out, ref) < 1e-5
+
+
+def test_bfloat16_autocast_computes_in_bfloat16():
+    for model in backbones()[1::2]:
+        x = torch.randn(1, 3, 64, 64)
+        expected = reference(model, x)
+        with torch.no_grad(), torch.autocast('cpu', torch.bfloat16):
+            outs = model(x)
+        for out, ref in zip(outs, expected):
+            assert out.dtype == torch.bfloat16
+            assert rel_err(out, ref) < 5e-2
+
+
+def test_without_onednn_the_module_by_module_forward_runs():
+    for model in backbones():
+        x = torch.randn(1, 3, 64, 64)
+        with torch.backends.mkldnn.flags(enabled=False):
+            assert not onednn.cpu_inference(x, model)
+            expected = reference(model, x)
+            with torch.no_grad():
+                outs = model(x)
+        assert not packed_modules(model)
+        for out, ref in zip(outs, expected):  # 'auto' may pick differently
+            assert rel_err(out, ref) < 1e-5  # for training and inference
+
+
+def test_graph_capture_sees_pytorchs_ops():
+    model = backbones()[1]
+    with torch.no_grad():
+        traced = torch.jit.trace(model, torch.randn(1, 3, 64, 64),
+                                 check_trace=False)
+    nodes = {n.kind() for n in traced.inlined_graph.nodes()}
+    assert not any('mkldnn' in kind for kind in nodes)
+    assert not packed_modules(model)
+
+
+@pytest.mark.parametrize('impl', ['auto', 'torch', 'channels_last', 'rows'])
+def test_large_kernel_op_calls_onednn_directly_for_onednn_choices(impl):
+    conv = LargeKernelDWConv2d(16, 13, bias=True, impl=impl).eval()
+    x = torch.randn(2, 16, 30, 20).contiguous(
+        memory_format=torch.channels_last)
+    with torch.no_grad():
+        y = conv(x)
+        chosen = select_impl(x, conv.weight, conv.bias, impl, training=False)
+        expected = F.conv2d(x.double(), conv.weight.double(),
+                            conv.bias.double(), padding=6, groups=16)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert rel_err(y, expected) < 1e-6
+    assert (conv in onednn._PACKS) == (chosen in ONEDNN_IMPLS)
+    if impl != 'auto':
+        assert (conv in onednn._PACKS) == (impl != 'rows')
+
+
+def test_fused_conv_folds_bns_and_fuses_the_epilogue():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(8, 12, 1)
+    pre, post = nn.BatchNorm2d(8), nn.BatchNorm2d(12)
+    for bn in (pre, post):
+        randomize_bn(bn)
+    owner = nn.Sequential(conv, pre, post).eval()
+    x = torch.randn(2, 8, 9, 7).contiguous(memory_format=torch.channels_last)
+    residual = torch.randn(2, 12, 9, 7)
+    with torch.no_grad():
+        y = fused_conv(owner, x, conv, pre=pre, post=post, act='gelu')
+        expected = F.gelu(post(conv(pre(x))))
+        assert rel_err(y, expected) < 1e-5
+        y = fused_conv(owner, x, conv, pre=pre, post=post,
+                       residual=residual)
+        assert rel_err(y, post(conv(pre(x))) + residual) < 1e-5
+        with pytest.raises(ValueError, match='activation and a residual'):
+            fused_conv(owner, x, conv, act='relu', residual=residual)
+        wide = nn.Conv2d(8, 12, 3, padding=1).eval()
+        with pytest.raises(ValueError, match='1x1 convs only'):
+            fused_conv(wide, x, wide, pre=pre)
+
+
+def test_switch_to_deploy_keeps_the_eval_mode():
+    model = backbones()[0]
+    model.switch_to_deploy()
+    assert not any(m.training for m in model.modules())
