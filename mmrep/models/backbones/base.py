@@ -3,13 +3,15 @@ pretrained weights through mmrep's loader, and the switch to deploy."""
 import copy
 
 import torch
-from mmengine.logging import MMLogger
+from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
 from mmrep.ops.onednn import cpu_inference, to_channels_last
 from ..layers.reparam import Reparameterizable
+
+_CPU_INFERENCE_NOTED = []
 
 
 class RepBackbone(BaseModule):
@@ -94,6 +96,13 @@ class RepBackbone(BaseModule):
         then runs oneDNN's blocked convolutions and its depthwise path
         without reorders between them; elsewhere ``x`` as it is."""
         if cpu_inference(x, self):
+            if not _CPU_INFERENCE_NOTED:
+                _CPU_INFERENCE_NOTED.append(True)
+                print_log(
+                    'CPU inference: channels_last maps, oneDNN convolutions '
+                    'with the BNs folded in and activations fused, weights '
+                    'reordered once (said once; off with torch.backends.'
+                    'mkldnn.flags(enabled=False))', logger='current')
             return to_channels_last(x), True
         return x, False
 
