@@ -154,24 +154,26 @@ class LargeKernelDWConv2d(nn.Conv2d):
     def forward(self, x):
         _check_tensors(x, self.weight)
         if cpu_inference(x, self):
-            dtype = compute_dtype(x)  # as _run computes under autocast
-            x, weight = x.to(dtype), self.weight.to(dtype)
-            bias = None if self.bias is None else self.bias.to(dtype)
-            if select_impl(x, weight, bias, self.impl,
+            x = x.to(compute_dtype(x))  # as _run computes under autocast
+            pack = self._pack(x)
+            if select_impl(x, pack.weight, pack.bias, self.impl,
                            training=False) in ONEDNN_IMPLS:
-                return self._packed_forward(x, weight, bias)
+                return pack(x).contiguous(memory_format=memory_format(x))
         return _run(x, self.weight, self.bias, self.impl)
 
-    def _packed_forward(self, x, weight, bias):
-        """CPU inference where the implementation is oneDNN's depthwise
-        path: the same primitive called directly with the weight reordered
-        once, without the custom operator's dispatch (0.4 ms a call,
-        against 0.5 ms for the conv itself at 1x512x14x14, K=27)."""
+    def _pack(self, x):
+        """CPU inference: the weight and bias in ``x``'s dtype and, where
+        the implementation is oneDNN's depthwise path, that primitive to
+        call directly with the weight reordered once, without the custom
+        operator's dispatch (0.4 ms a call, against 0.5 ms for the conv
+        itself at 1x512x14x14, K=27). Made again when the weights
+        change."""
         sources = [t for t in (self.weight, self.bias) if t is not None]
-        pack = packed(self, sources, x.dtype, lambda: PackedConv(
-            weight, bias, self.stride, self.padding, self.dilation,
-            self.groups, 'none', x.shape))
-        return pack(x).contiguous(memory_format=memory_format(x))
+        return packed(self, sources, x.dtype, lambda: PackedConv(
+            self.weight.to(x.dtype),
+            None if self.bias is None else self.bias.to(x.dtype),
+            self.stride, self.padding, self.dilation, self.groups, 'none',
+            x.shape))
 
     def extra_repr(self):
         return super().extra_repr() + f', impl={self.impl}'

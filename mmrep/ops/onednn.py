@@ -83,23 +83,33 @@ class PackedConv:
         if act not in ACTIVATIONS:
             raise ValueError(f'act must be one of {ACTIVATIONS}, got {act!r}')
         self.args = (list(padding), list(stride), list(dilation), groups)
-        self.weight = torch.ops.mkldnn._reorder_convolution_weight(
-            weight.detach(), *self.args, list(input_size))
+        self.weight = weight.detach()  # in PyTorch's layout, for the caller
         self.bias = None if bias is None else bias.detach()
+        self.input_size = list(input_size)
+        self._packed_weight = None
         self.act = act
         self.algorithm = 'none' if act == 'gelu' else ''  # erf GELU
 
+    @property
+    def packed_weight(self):
+        """The weight in oneDNN's layout, reordered at the first call."""
+        if self._packed_weight is None:
+            self._packed_weight = \
+                torch.ops.mkldnn._reorder_convolution_weight(
+                    self.weight, *self.args, self.input_size)
+        return self._packed_weight
+
     def __call__(self, x):
         return torch.ops.mkldnn._convolution_pointwise(
-            x, self.weight, self.bias, *self.args, self.act, [],
+            x, self.packed_weight, self.bias, *self.args, self.act, [],
             self.algorithm)
 
     def add(self, x, residual):
         """``conv(x) + bias + residual`` in one primitive (no
         activation)."""
         return torch.ops.mkldnn._convolution_pointwise.binary(
-            x, residual, self.weight, self.bias, *self.args, 'add', None,
-            None, [], None)
+            x, residual, self.packed_weight, self.bias, *self.args, 'add',
+            None, None, [], None)
 
 
 def packed(owner, sources, key, make):
