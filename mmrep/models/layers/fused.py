@@ -13,10 +13,10 @@ from .reparam import fold_bn
 
 
 def foldable(norm):
-    """Whether ``norm`` folds into a conv: Identity, or a BN that
+    """Whether ``norm`` folds into a conv: Identity, or an affine BN that
     normalizes with running statistics (eval mode)."""
     return isinstance(norm, nn.Identity) or (
-        isinstance(norm, _BatchNorm) and not norm.training
+        isinstance(norm, _BatchNorm) and not norm.training and norm.affine
         and norm.running_mean is not None)
 
 
