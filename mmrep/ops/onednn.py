@@ -76,27 +76,35 @@ class PackedConv:
             form of ``nn.GELU()``).
         input_size (list[int]): The (N, C, H, W) the layout is chosen for;
             any other size still computes the same.
+        keep_weight (bool): Keep ``weight`` in PyTorch's layout (as
+            ``.weight``) and reorder it at the first call; else reorder it
+            now and keep only oneDNN's copy (a weight made for the pack, BNs
+            folded in, is not held twice).
     """
 
     def __init__(self, weight, bias, stride, padding, dilation, groups, act,
-                 input_size):
+                 input_size, keep_weight=True):
         if act not in ACTIVATIONS:
             raise ValueError(f'act must be one of {ACTIVATIONS}, got {act!r}')
         self.args = (list(padding), list(stride), list(dilation), groups)
-        self.weight = weight.detach()  # in PyTorch's layout, for the caller
-        self.bias = None if bias is None else bias.detach()
         self.input_size = list(input_size)
-        self._packed_weight = None
+        weight = weight.detach()
+        self.weight = weight if keep_weight else None  # PyTorch's layout
+        self._packed_weight = None if keep_weight else self._reorder(weight)
+        self.bias = None if bias is None else bias.detach()
         self.act = act
         self.algorithm = 'none' if act == 'gelu' else ''  # erf GELU
 
+    def _reorder(self, weight):
+        return torch.ops.mkldnn._reorder_convolution_weight(
+            weight, *self.args, self.input_size)
+
     @property
     def packed_weight(self):
-        """The weight in oneDNN's layout, reordered at the first call."""
+        """The weight in oneDNN's layout (reordered at the first call where
+        ``keep_weight``)."""
         if self._packed_weight is None:
-            self._packed_weight = \
-                torch.ops.mkldnn._reorder_convolution_weight(
-                    self.weight, *self.args, self.input_size)
+            self._packed_weight = self._reorder(self.weight)
         return self._packed_weight
 
     def __call__(self, x):

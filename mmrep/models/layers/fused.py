@@ -56,7 +56,7 @@ def _pack(x, conv, weight, bias, pre, post, act):
     return PackedConv(
         weight.to(x.dtype), None if bias is None else bias.to(x.dtype),
         conv['stride'], conv['padding'], conv['dilation'], conv['groups'],
-        act, x.shape)
+        act, x.shape, keep_weight=False)
 
 
 def conv_args(conv):
