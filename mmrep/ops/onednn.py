@@ -124,10 +124,17 @@ def packed(owner, sources, key, make):
     """``owner``'s pack: ``make()``'s result, made again when ``key`` or a
     tensor of ``sources`` changed (written in place, replaced, another
     dtype). Kept beside the module, never in its state or its copies."""
-    signature = (key, ) + tuple((t.data_ptr(), t._version, t.dtype)
+    signature = (key, ) + tuple((t.data_ptr(), _version(t), t.dtype)
                                 for t in sources)
     hit = _PACKS.get(owner)
     if hit is None or hit[0] != signature:
         hit = (signature, make())
         _PACKS[owner] = hit
     return hit[1]
+
+
+def _version(tensor):
+    """The tensor's version counter; an inference tensor (made under
+    ``torch.inference_mode``) has none, and cannot be written in place
+    outside that mode."""
+    return -1 if tensor.is_inference() else tensor._version

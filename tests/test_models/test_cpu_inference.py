@@ -109,6 +109,18 @@ def test_packs_follow_new_weights():
         assert rel_err(out, ref) < 1e-5
 
 
+def test_inference_mode_forward_and_weights_made_in_it():
+    for model in backbones()[::2]:
+        x = torch.randn(1, 3, 64, 64)
+        expected = reference(model, x)
+        with torch.inference_mode():
+            for out, ref in zip(model(x), expected):
+                assert rel_err(out, ref) < 1e-5
+            model.switch_to_deploy()  # the merged weights: inference tensors
+            for out, ref in zip(model(x), expected):
+                assert rel_err(out, ref) < 1e-5
+
+
 def test_bfloat16_autocast_computes_in_bfloat16():
     for model in backbones()[1::2]:
         x = torch.randn(1, 3, 64, 64)
