@@ -153,7 +153,7 @@ class LargeKernelDWConv2d(nn.Conv2d):
 
     def forward(self, x):
         _check_tensors(x, self.weight)
-        if cpu_inference(x, self):
+        if cpu_inference(x, self) and x.numel():  # _run handles empty ones
             x = x.to(compute_dtype(x))  # as _run computes under autocast
             pack = self._pack(x)
             if select_impl(x, pack.weight, pack.bias, self.impl,

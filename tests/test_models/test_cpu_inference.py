@@ -109,6 +109,17 @@ def test_packs_follow_new_weights():
         assert rel_err(out, ref) < 1e-5
 
 
+def test_an_empty_batch_measures_nothing(monkeypatch):
+    from mmrep.ops.implementations import DISPATCHER
+    model = backbones()[1]
+    monkeypatch.setattr(DISPATCHER, 'choose', lambda *a, **k: pytest.fail(
+        'an empty input reached the dispatcher'))
+    with torch.no_grad():
+        outs = model(torch.randn(0, 3, 64, 64))
+    assert [o.shape[:2] for o in outs] == [
+        (0, c) for c in TINY_ARCH['channels']]
+
+
 def test_inference_mode_forward_and_weights_made_in_it():
     for model in backbones()[::2]:
         x = torch.randn(1, 3, 64, 64)
