@@ -59,6 +59,23 @@ def test_fused_inference_computes_the_module_by_module_function(index):
         assert rel_err(out, ref) < 1e-5
 
 
+def test_bn_fused_deploy_form():
+    """``tools/deploy/reparameterize.py --fuse-conv-bn``'s form: biased
+    convs, Identity BNs (the pre-BNs of the blocks stay)."""
+    from mmcv.cnn import fuse_conv_bn
+    model = backbones()[1]
+    fused = fuse_conv_bn(copy.deepcopy(model))
+    target = RepLKNet(arch=TINY_ARCH, deploy=True, bn_fused=True).eval()
+    target.load_state_dict(fused.state_dict())
+    x = torch.randn(1, 3, 64, 64)
+    expected = reference(model, x)
+    with torch.no_grad():
+        outs = target(x)
+    assert target.stem[0] in onednn._PACKS
+    for out, ref in zip(outs, expected):
+        assert rel_err(out, ref) < 1e-5
+
+
 def test_every_block_takes_its_fused_path():
     """With the large-kernel op on oneDNN ('auto' may choose another
     implementation at these tiny sizes; see the op's test below)."""
