@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from mmrep.models import RepLKNet, UniRepLKNet
 from mmrep.models.layers import ConvFFN, RepLKBlock, UniRepLKNetBlock
 from mmrep.models.layers.fused import InferenceConv2d, fused_conv
+from mmrep.models.layers.unireplknet_block import SEBlock
 from mmrep.ops import LargeKernelDWConv2d, onednn, select_impl
 from mmrep.ops.implementations import ONEDNN_IMPLS
 from ..helpers import TINY_ARCH, randomize_bn
@@ -83,9 +84,15 @@ def test_every_block_takes_its_fused_path():
                    large_kernel_impl='channels_last').eval()
     uni = UniRepLKNet(arch=TINY_UNI_ARCH, deploy=True, init_cfg=None,
                       large_kernel_impl='channels_last').eval()
+    se_convs = []  # SE's 1x1 convs run as matrix products of its vector
+    for m in uni.modules():
+        if isinstance(m, SEBlock):
+            for conv in (m.down, m.up):
+                conv.register_forward_hook(lambda *_: se_convs.append(1))
     with torch.no_grad():
         rep(torch.randn(1, 3, 64, 64))
         uni(torch.randn(1, 3, 64, 64))
+    assert not se_convs
     packs = set(packed_modules(rep) + packed_modules(uni))
     for block in rep.modules():
         if isinstance(block, (RepLKBlock, ConvFFN)):

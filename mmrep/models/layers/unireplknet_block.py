@@ -27,12 +27,23 @@ class SEBlock(nn.Module):
 
     def __init__(self, channels, hidden):
         super().__init__()
-        self.down = InferenceConv2d(channels, hidden, 1)
-        self.up = InferenceConv2d(hidden, channels, 1)
+        self.down = nn.Conv2d(channels, hidden, 1)
+        self.up = nn.Conv2d(hidden, channels, 1)
 
     def forward(self, x):
+        if fusable(x, self):
+            return self._fused_forward(x)
         w = F.relu(self.down(F.adaptive_avg_pool2d(x, 1)))
         return x * torch.sigmoid(self.up(w))
+
+    def _fused_forward(self, x):
+        """CPU inference: the 1x1 convs of the pooled (N, C) vector as
+        matrix products (a oneDNN conv costs ~30 us a call at any size),
+        the product in ``x``'s dtype."""
+        w = F.relu(F.linear(x.mean(dim=(2, 3)), self.down.weight.flatten(1),
+                            self.down.bias))
+        w = torch.sigmoid(F.linear(w, self.up.weight.flatten(1), self.up.bias))
+        return x * w.to(x.dtype)[:, :, None, None]
 
 
 class UniRepLKNetBlock(Reparameterizable, nn.Module):
