@@ -9,7 +9,7 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.ops.onednn import PackedConv, compute_dtype, cpu_inference, packed
-from .reparam import fold_bn
+from .reparam import bn_scale_shift, fold_bn
 
 
 def foldable(norm):
@@ -38,8 +38,7 @@ def _fold_pre_bn(weight, bias, bn):
     if weight.shape[2:] != (1, 1):  # padding would see zeros, not shift
         raise ValueError(f'a BN before a conv folds into 1x1 convs only, '
                          f'got kernel {tuple(weight.shape[2:])}')
-    scale = bn.weight / (bn.running_var + bn.eps).sqrt()
-    shift = bn.bias - bn.running_mean * scale
+    scale, shift = bn_scale_shift(bn)
     w2d = weight.flatten(1)
     extra = w2d @ shift
     return (weight * scale.view(1, -1, 1, 1),

@@ -29,15 +29,21 @@ class Reparameterizable:
 
 
 @torch.no_grad()
+def bn_scale_shift(bn):
+    """An eval-mode BN as ``x * scale + shift`` per channel:
+    ``gamma / std`` and ``beta - mean * gamma / std``."""
+    scale = bn.weight / (bn.running_var + bn.eps).sqrt()
+    return scale, bn.bias - bn.running_mean * scale
+
+
 def fold_bn(kernel, bn, bias=None):
     """The weight and bias of a conv or Linear (bias-free unless ``bias``)
     followed by an eval-mode BN, as one: ``kernel * gamma / std`` (per
     output channel) and ``beta + (bias - mean) * gamma / std``."""
-    std = (bn.running_var + bn.eps).sqrt()
-    scale = bn.weight / std
-    shift = -bn.running_mean if bias is None else bias - bn.running_mean
+    scale, shift = bn_scale_shift(bn)
     per_channel = scale.reshape(-1, *[1] * (kernel.dim() - 1))
-    return kernel * per_channel, bn.bias + shift * scale
+    return (kernel * per_channel,
+            shift if bias is None else shift + bias * scale)
 
 
 def pad_kernel(kernel, size):
