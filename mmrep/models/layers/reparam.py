@@ -36,6 +36,7 @@ def bn_scale_shift(bn):
     return scale, bn.bias - bn.running_mean * scale
 
 
+@torch.no_grad()
 def fold_bn(kernel, bn, bias=None):
     """The weight and bias of a conv or Linear (bias-free unless ``bias``)
     followed by an eval-mode BN, as one: ``kernel * gamma / std`` (per
