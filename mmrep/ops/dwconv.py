@@ -151,28 +151,32 @@ class LargeKernelDWConv2d(nn.Conv2d):
                          padding=kernel_size // 2, groups=channels, bias=bias)
         self.impl = impl
 
-    def forward(self, x):
+    def forward(self, x, relu=False):
+        """The convolution of ``x``, followed by a ReLU where ``relu``: in
+        CPU inference on oneDNN the ReLU runs inside the convolution's
+        primitive (no second pass over the map)."""
         _check_tensors(x, self.weight)
         if cpu_inference(x, self) and x.numel():  # _run handles empty ones
             x = x.to(compute_dtype(x))  # as _run computes under autocast
-            pack = self._pack(x)
+            pack = self._pack(x, 'relu' if relu else 'none')
             if select_impl(x, pack.weight, pack.bias, self.impl,
                            training=False) in ONEDNN_IMPLS:
                 return pack(x).contiguous(memory_format=memory_format(x))
-        return _run(x, self.weight, self.bias, self.impl)
+        y = _run(x, self.weight, self.bias, self.impl)
+        return y.relu() if relu else y
 
-    def _pack(self, x):
+    def _pack(self, x, act):
         """CPU inference: the weight and bias in ``x``'s dtype and, where
-        the implementation is oneDNN's depthwise path, that primitive to
-        call directly with the weight reordered once, without the custom
-        operator's dispatch (0.4 ms a call, against 0.5 ms for the conv
-        itself at 1x512x14x14, K=27). Made again when the weights
-        change."""
+        the implementation is oneDNN's depthwise path, that primitive (with
+        the activation ``act`` fused) to call directly with the weight
+        reordered once, without the custom operator's dispatch (0.4 ms a
+        call, against 0.5 ms for the conv itself at 1x512x14x14, K=27).
+        Made again when the weights change."""
         sources = [t for t in (self.weight, self.bias) if t is not None]
-        return packed(self, sources, x.dtype, lambda: PackedConv(
+        return packed(self, sources, (x.dtype, act), lambda: PackedConv(
             self.weight.to(x.dtype),
             None if self.bias is None else self.bias.to(x.dtype),
-            self.stride, self.padding, self.dilation, self.groups, 'none',
+            self.stride, self.padding, self.dilation, self.groups, act,
             x.shape))
 
     def extra_repr(self):

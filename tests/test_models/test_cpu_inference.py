@@ -190,25 +190,31 @@ def test_graph_capture_sees_pytorchs_ops():
     assert not packed_modules(model)
 
 
+@pytest.mark.parametrize('relu', [False, True])
 @pytest.mark.parametrize('impl', ['auto', 'torch', 'channels_last', 'rows'])
-def test_large_kernel_op_calls_onednn_directly_for_onednn_choices(impl):
+def test_large_kernel_op_calls_onednn_directly_for_onednn_choices(impl,
+                                                                   relu):
     conv = LargeKernelDWConv2d(16, 13, bias=True, impl=impl).eval()
     x = torch.randn(2, 16, 30, 20).contiguous(
         memory_format=torch.channels_last)
     with torch.no_grad():
-        conv(x)  # 'auto' decides here
+        conv(x, relu=relu)  # 'auto' decides here
         chosen = select_impl(x, conv.weight, conv.bias, impl, training=False)
         with torch.profiler.profile() as prof:
-            y = conv(x)
+            y = conv(x, relu=relu)
         expected = F.conv2d(x.double(), conv.weight.double(),
                             conv.bias.double(), padding=6, groups=16)
+    if relu:
+        expected = expected.relu()
     assert y.is_contiguous(memory_format=torch.channels_last)
     assert rel_err(y, expected) < 1e-6
-    direct = any(e.name == 'mkldnn::_convolution_pointwise'
-                 for e in prof.events())
+    names = {e.name for e in prof.events()}
+    direct = 'mkldnn::_convolution_pointwise' in names
     assert direct == (chosen in ONEDNN_IMPLS)
     if impl != 'auto':
         assert direct == (impl != 'rows')
+    # oneDNN runs the ReLU inside its primitive; the others after it
+    assert ('aten::relu' in names) == (relu and not direct)
 
 
 def test_fused_conv_folds_bns_and_fuses_the_epilogue():

@@ -44,10 +44,11 @@ class RepLKBlock(nn.Module):
         return x + self.drop_path(self.pw2(out))
 
     def _fused_forward(self, x):
-        """CPU inference: ``prelkb_bn`` folded into ``pw1``, the residual
-        added inside ``pw2``'s conv (stochastic depth is off in eval)."""
+        """CPU inference: ``prelkb_bn`` folded into ``pw1``, the ReLU
+        ``lk_nonlinear`` into the large-kernel conv, the residual added
+        inside ``pw2``'s conv (stochastic depth is off in eval)."""
         out = self.pw1.fused(x, pre=self.prelkb_bn)
-        out = self.lk_nonlinear(self.large_kernel(out))
+        out = self.large_kernel(out, relu=True)
         return self.pw2.fused(out, residual=x)
 
 

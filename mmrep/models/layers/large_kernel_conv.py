@@ -49,13 +49,15 @@ class ReparamLargeKernelConv(Reparameterizable, nn.Module):
         return LargeKernelDWConv2d(channels, kernel_size, bias=bias,
                                    impl=self.impl)
 
-    def forward(self, x):
+    def forward(self, x, relu=False):
+        """The branches' sum, followed by a ReLU where ``relu`` (fused into
+        the deploy form's convolution in CPU inference)."""
         if self.deployed:
-            return self.lkb_reparam(x)
+            return self.lkb_reparam(x, relu=relu)
         out = self.lkb_origin(x)
         if self.small_kernel is not None:
             out = out + self.small_conv(x)
-        return out
+        return out.relu() if relu else out
 
     def equivalent_kernel_bias(self):
         """The kernel and bias of the single conv equal to this branch."""
