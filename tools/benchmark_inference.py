@@ -1,8 +1,9 @@
 """CPU inference of a deployed (re-parameterized) model side by side: mmrep
 eager (float32, as tools/test.py runs it), mmrep eager under bfloat16
-autocast (the fast path; on CPUs with native bfloat16), ONNX Runtime and,
-when installed, OpenVINO (its default precision, and float32), on the same
-weights and input in one process. Outputs are checked against float32 eager
+autocast (on CPUs with native bfloat16), mmrep compiled for serving
+(mmrep.apis.compile_for_cpu; float32, and bfloat16 where native), ONNX
+Runtime and, when installed, OpenVINO (its default precision, and float32),
+on the same weights and input in one process. Outputs are checked against float32 eager
 before timing; rounds interleave the runtimes. Writes JSON and a markdown
 table with ratios.
 
@@ -31,9 +32,9 @@ COLUMNS = ['model', 'input', 'runtime', 'precision', 'ms', 'x_onnxruntime',
 
 
 def default_runtimes():
-    names = ['eager']
+    names = ['eager', 'compiled']
     if native_bf16():
-        names.append('eager-bf16')
+        names += ['eager-bf16', 'compiled-bf16']
     names.append('onnxruntime')
     if openvino_installed():
         names += ['openvino', 'openvino-f32']
@@ -71,9 +72,10 @@ def main(argv=None):
     parser.add_argument('--size', type=int, nargs='+', default=[224],
                         help='square input sizes')
     parser.add_argument('--runtimes', nargs='+', choices=RUNTIMES,
-                        help='default: eager, eager-bf16 where the CPU has '
-                        'native bfloat16, onnxruntime, and openvino + '
-                        'openvino-f32 when installed')
+                        help='default: eager, compiled, eager-bf16 and '
+                        'compiled-bf16 where the CPU has native bfloat16, '
+                        'onnxruntime, and openvino + openvino-f32 when '
+                        'installed')
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)

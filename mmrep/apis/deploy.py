@@ -1,5 +1,6 @@
 """Re-parameterized (deploy) models: build a trained model, merge its
-large-kernel branches, write the deploy checkpoint and config."""
+large-kernel branches, write the deploy checkpoint and config; compile a
+model for CPU serving."""
 import inspect
 import os
 import os.path as osp
@@ -52,3 +53,26 @@ def reparameterize(config, checkpoint, out_dir, cfg_options=None,
     cfg_path = osp.join(out_dir, f'{name}_deploy.py')
     cfg.dump(cfg_path)
     return cfg_path, ckpt_path
+
+
+def compile_for_cpu(model):
+    """``model`` compiled for CPU serving: ``torch.compile`` with inductor's
+    freezing (the weights prepacked for oneDNN once, BNs, activations and
+    residual adds fused into the convolutions, the elementwise chains into
+    generated loops), the maps channels_last, one graph per input shape.
+
+    Call the result under ``torch.no_grad()`` (freezing needs it) and, on
+    CPUs with native bfloat16, under ``torch.autocast('cpu',
+    torch.bfloat16)``. The first call of each input shape compiles (30-50 s
+    for a backbone on 2 cores); torch.compile runs up to 8 shapes, then the
+    eager forward. docs/deployment.md has the measured speeds.
+
+    Args:
+        model (nn.Module): In eval mode, best re-parameterized
+            (``switch_to_deploy()`` or ``tools/deploy/reparameterize.py``).
+    """
+    if model.training:
+        raise ValueError('compile_for_cpu: the model is in training mode; '
+                         'call model.eval() (and switch_to_deploy() on its '
+                         'backbone) first')
+    return torch.compile(model, dynamic=False, options={'freezing': True})

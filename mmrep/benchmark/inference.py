@@ -1,7 +1,8 @@
 """CPU inference side by side (tools/benchmark_inference.py): mmrep's
 eager deploy form as tools/test.py runs it, the same under bfloat16
-autocast (the fast path where the CPU computes bfloat16 natively), ONNX
-Runtime and OpenVINO (when installed) on one exported graph of the same
+autocast (where the CPU computes bfloat16 natively), the form compiled for
+serving (:func:`mmrep.apis.deploy.compile_for_cpu`, float32 and bfloat16),
+ONNX Runtime and OpenVINO (when installed) on one exported graph of the same
 weights, in one process, on the same input. Every runtime's outputs are
 checked against mmrep's float32 eager outputs before it is timed, and the
 timing rounds interleave the runtimes, so that a slow spell of the machine
@@ -13,8 +14,8 @@ import torch
 
 from .timing import time_ms
 
-RUNTIMES = ('eager', 'eager-bf16', 'onnxruntime', 'openvino',
-            'openvino-f32')
+RUNTIMES = ('eager', 'eager-bf16', 'compiled', 'compiled-bf16',
+            'onnxruntime', 'openvino', 'openvino-f32')
 # Largest relative error (Frobenius, per output) against float32 eager.
 TOLERANCE = {'f32': 1e-4, 'bf16': 5e-2}
 
@@ -55,6 +56,16 @@ def eager(module, bf16=False):
             return _as_list(module(x))
     return Runtime('eager-bf16' if bf16 else 'eager',
                    'bf16' if bf16 else 'f32', run)
+
+
+def compiled(module, bf16=False):
+    """``module`` through :func:`~mmrep.apis.deploy.compile_for_cpu` (its
+    first run compiles: the agreement check, before any timing)."""
+    from mmrep.apis.deploy import compile_for_cpu
+    torch._dynamo.reset()  # each input size is a new graph: a fresh budget
+    runtime = eager(compile_for_cpu(module), bf16)
+    runtime.name = 'compiled-bf16' if bf16 else 'compiled'
+    return runtime
 
 
 def onnxruntime(onnx_path, threads):
@@ -108,6 +119,8 @@ def build_runtimes(module, names, onnx_path, image, output_names,
     for name in names:
         if name in ('eager', 'eager-bf16'):
             made.append(eager(module, bf16=name == 'eager-bf16'))
+        elif name in ('compiled', 'compiled-bf16'):
+            made.append(compiled(module, bf16=name == 'compiled-bf16'))
         elif name == 'onnxruntime':
             made.append(onnxruntime(onnx_path, threads))
         elif name.startswith('openvino'):

@@ -8,7 +8,8 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
-from mmrep.ops.onednn import cpu_inference, to_channels_last
+from mmrep.ops.onednn import (compiled_cpu_inference, cpu_inference,
+                               to_channels_last)
 from ..layers.reparam import Reparameterizable
 
 _CPU_INFERENCE_NOTED = []
@@ -94,7 +95,10 @@ class RepBackbone(BaseModule):
         """``x`` and whether the forward runs channels_last: in CPU
         inference (:func:`mmrep.ops.onednn.cpu_inference`) every layer
         then runs oneDNN's blocked convolutions and its depthwise path
-        without reorders between them; elsewhere ``x`` as it is."""
+        without reorders between them, and so does a graph of it compiled
+        by ``torch.compile``; elsewhere ``x`` as it is."""
+        if compiled_cpu_inference(x, self):  # no log inside a graph
+            return to_channels_last(x), True
         if cpu_inference(x, self):
             if not _CPU_INFERENCE_NOTED:
                 _CPU_INFERENCE_NOTED.append(True)
