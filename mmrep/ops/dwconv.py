@@ -17,7 +17,8 @@ depthwise convolution with an odd KxK kernel (3..63), with autograd:
 Everything but 'torch' runs as the custom operator
 ``torch.ops.mmrep.depthwise_conv2d`` (``custom_op.py``): under
 ``torch.compile`` it stays one node of the graph, and 'auto' still chooses
-when the graph runs. Inside tracing, scripting, ONNX export and
+when the graph runs (CPU inference excepted: there inductor runs PyTorch's
+convolution on oneDNN, fused with what follows). Inside tracing, scripting, ONNX export and
 ``torch.export``, 'auto' runs PyTorch's convolution: it is the one those
 tools understand, and timing there would measure nothing real. ONNX export
 gives every implementation PyTorch's convolution: ONNX has one depthwise
@@ -62,20 +63,23 @@ def _check_tensors(x, weight):
                          f'{x.shape[1]} input channels or is not square')
 
 
-def _runs_pytorch(impl):
+def _runs_pytorch(impl, x, training):
     """Whether ``impl`` runs PyTorch's convolution here: 'torch' always;
     every implementation inside ONNX export (ONNX has one depthwise
     convolution, ``Conv``; the runtime chooses how to run it); 'auto' also
     inside a tracer, scripting or ``torch.export``, tools that must see it
-    and where timing would measure nothing real. (Plain ``torch.compile``
-    keeps the custom operator; a torch without custom operators compiles
-    PyTorch's convolution.)"""
+    and where timing would measure nothing real. Plain ``torch.compile``
+    keeps the custom operator, except for CPU inference, where inductor
+    runs PyTorch's convolution on oneDNN (what 'auto' chooses there) with
+    the weight prepacked and the bias and activation fused; a torch without
+    custom operators compiles PyTorch's convolution."""
     if impl == 'torch' or torch.onnx.is_in_onnx_export():
         return True
     if impl != 'auto':
         return False
     if compat.is_compiling():
-        return not compat.HAS_CUSTOM_OP or compat.is_exporting()
+        return (not compat.HAS_CUSTOM_OP or compat.is_exporting()
+                or (x.device.type == 'cpu' and not training))
     return torch.jit.is_tracing() or torch.jit.is_scripting()
 
 
@@ -107,10 +111,10 @@ def _run(x, weight, bias, impl):
         bias = bias.to(dtype) if bias is not None else None
     if not torch.jit.is_tracing() and x.numel() == 0:
         return _empty_map(x, weight, bias)
-    if _runs_pytorch(impl):
+    training = needs_grad(x, weight, bias)
+    if _runs_pytorch(impl, x, training):
         return pytorch_conv(x, weight, bias)
-    return custom_op.depthwise_conv2d(x, weight, bias, impl,
-                                      needs_grad(x, weight, bias))
+    return custom_op.depthwise_conv2d(x, weight, bias, impl, training)
 
 
 def _empty_map(x, weight, bias):

@@ -246,26 +246,30 @@ def test_switch_to_deploy_keeps_the_eval_mode():
     assert not any(m.training for m in model.modules())
 
 
-def channels_last_inputs(graphs):
-    """Whether a graph makes its input channels_last (the first op)."""
-    return any(node.kwargs.get('memory_format') is torch.channels_last
-               for gm in graphs for node in gm.graph.nodes)
+def nodes(graphs):
+    return [node for gm in graphs for node in gm.graph.nodes]
 
 
 def test_compile_for_cpu_compiles_one_channels_last_graph():
+    """One graph, its input made channels_last, the large kernels PyTorch's
+    convolution (inductor runs it on oneDNN), outputs as in eager mode."""
     from mmrep.apis import compile_for_cpu
     torch._dynamo.reset()
     x = torch.randn(1, 3, 64, 64)
-    for model in backbones()[1::2]:  # the deploy forms
+    for model in backbones()[1::2]:  # the deploy forms, 'auto'
         expected = reference(model, x)
         with torch.no_grad():
             explained = torch._dynamo.explain(model)(x)
             assert explained.graph_break_count == 0, explained.break_reasons
-            assert channels_last_inputs(explained.graphs)
+            graph = nodes(explained.graphs)
+            assert any(n.kwargs.get('memory_format') is torch.channels_last
+                       for n in graph)
+            assert not any('mmrep' in str(n.target) for n in graph)
             outs = compile_for_cpu(model)(x)
         for out, ref in zip(outs, expected):
             assert out.is_contiguous()  # the caller's layout
             assert rel_err(out, ref) < 1e-4
+    assert not torch._inductor.config.freezing  # on for those calls only
     torch._dynamo.reset()
     with pytest.raises(ValueError, match=r'model.eval\(\)'):
         compile_for_cpu(RepLKNet(arch=TINY_ARCH))
