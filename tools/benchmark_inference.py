@@ -3,9 +3,9 @@ eager (float32, as tools/test.py runs it), mmrep eager under bfloat16
 autocast (on CPUs with native bfloat16), mmrep compiled for serving
 (mmrep.apis.compile_for_cpu; float32, and bfloat16 where native), ONNX
 Runtime and, when installed, OpenVINO (its default precision, and float32),
-on the same weights and input in one process. Outputs are checked against float32 eager
-before timing; rounds interleave the runtimes. Writes JSON and a markdown
-table with ratios.
+on the same weights and input in one process. Outputs are checked against
+float32 eager before timing; rounds interleave the runtimes. Writes JSON and
+a markdown table with ratios.
 
   python tools/benchmark_inference.py \\
       configs/upernet/upernet_replknet31b_8xb2-accum8-320k_ade20k-512x512.py \\

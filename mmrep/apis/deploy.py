@@ -55,7 +55,6 @@ def reparameterize(config, checkpoint, out_dir, cfg_options=None,
     return cfg_path, ckpt_path
 
 
-
 class CompiledForCPU:
     """What :func:`compile_for_cpu` returns: called like ``model``, it runs
     the compiled graph of each input shape (compiling it the first time)

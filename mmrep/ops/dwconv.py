@@ -17,12 +17,13 @@ depthwise convolution with an odd KxK kernel (3..63), with autograd:
 Everything but 'torch' runs as the custom operator
 ``torch.ops.mmrep.depthwise_conv2d`` (``custom_op.py``): under
 ``torch.compile`` it stays one node of the graph, and 'auto' still chooses
-when the graph runs (CPU inference excepted: there inductor runs PyTorch's
-convolution on oneDNN, fused with what follows). Inside tracing, scripting, ONNX export and
-``torch.export``, 'auto' runs PyTorch's convolution: it is the one those
-tools understand, and timing there would measure nothing real. ONNX export
-gives every implementation PyTorch's convolution: ONNX has one depthwise
-convolution (``Conv``), and the runtime chooses how to run it. Under
+when the graph runs (CPU inference excepted: there inductor runs
+PyTorch's convolution on oneDNN, fused with what follows). Inside tracing,
+scripting, ONNX export and ``torch.export``, 'auto' runs PyTorch's
+convolution: it is the one those tools understand, and timing there would
+measure nothing real. ONNX export gives every implementation PyTorch's
+convolution: ONNX has one depthwise convolution (``Conv``), and the runtime
+chooses how to run it. Under
 ``torch.autocast`` every implementation computes in the autocast dtype, as
 ``F.conv2d`` does. What older torch releases lose: ``compat.py``.
 """

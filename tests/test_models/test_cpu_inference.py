@@ -192,8 +192,8 @@ def test_graph_capture_sees_pytorchs_ops():
 
 @pytest.mark.parametrize('relu', [False, True])
 @pytest.mark.parametrize('impl', ['auto', 'torch', 'channels_last', 'rows'])
-def test_large_kernel_op_calls_onednn_directly_for_onednn_choices(impl,
-                                                                   relu):
+def test_large_kernel_op_calls_onednn_directly_for_onednn_choices(
+        impl, relu):
     conv = LargeKernelDWConv2d(16, 13, bias=True, impl=impl).eval()
     x = torch.randn(2, 16, 30, 20).contiguous(
         memory_format=torch.channels_last)

@@ -9,7 +9,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
 from mmrep.ops.onednn import (compiled_cpu_inference, cpu_inference,
-                               to_channels_last)
+                              to_channels_last)
 from ..layers.reparam import Reparameterizable
 
 _CPU_INFERENCE_NOTED = []
