@@ -17,8 +17,8 @@ depthwise convolution with an odd KxK kernel (3..63), with autograd:
 Everything but 'torch' runs as the custom operator
 ``torch.ops.mmrep.depthwise_conv2d`` (``custom_op.py``): under
 ``torch.compile`` it stays one node of the graph, and 'auto' still chooses
-when the graph runs (CPU inference excepted: there inductor runs
-PyTorch's convolution on oneDNN, fused with what follows). Inside tracing,
+when the graph runs (channels_last CPU inference excepted: there inductor
+runs PyTorch's convolution on oneDNN, fused with what follows). Inside tracing,
 scripting, ONNX export and ``torch.export``, 'auto' runs PyTorch's
 convolution: it is the one those tools understand, and timing there would
 measure nothing real. ONNX export gives every implementation PyTorch's
@@ -70,17 +70,20 @@ def _runs_pytorch(impl, x, training):
     convolution, ``Conv``; the runtime chooses how to run it); 'auto' also
     inside a tracer, scripting or ``torch.export``, tools that must see it
     and where timing would measure nothing real. Plain ``torch.compile``
-    keeps the custom operator, except for CPU inference, where inductor
-    runs PyTorch's convolution on oneDNN (what 'auto' chooses there) with
-    the weight prepacked and the bias and activation fused; a torch without
-    custom operators compiles PyTorch's convolution."""
+    keeps the custom operator, except for CPU inference on a channels_last
+    map (the backbones' compiled inference), where inductor runs PyTorch's
+    convolution on oneDNN (what 'auto' chooses there) with the weight
+    prepacked and the bias and activation fused (PyTorch's NCHW path is
+    slow); a torch without custom operators compiles PyTorch's
+    convolution."""
     if impl == 'torch' or torch.onnx.is_in_onnx_export():
         return True
     if impl != 'auto':
         return False
     if compat.is_compiling():
         return (not compat.HAS_CUSTOM_OP or compat.is_exporting()
-                or (x.device.type == 'cpu' and not training))
+                or (x.device.type == 'cpu' and not training and
+                    x.is_contiguous(memory_format=torch.channels_last)))
     return torch.jit.is_tracing() or torch.jit.is_scripting()
 
 
