@@ -84,7 +84,7 @@ def compile_for_cpu(model):
 
     Call the result under ``torch.no_grad()`` (freezing needs it) and, on
     CPUs with native bfloat16, under ``torch.autocast('cpu',
-    torch.bfloat16)``. The first call of each input shape compiles (30-50 s
+    torch.bfloat16)``. The first call of each input shape compiles (20-50 s
     for a backbone on 2 cores); torch.compile runs up to 8 shapes, then the
     eager forward. docs/deployment.md has the measured speeds.
 
