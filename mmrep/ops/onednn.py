@@ -39,7 +39,7 @@ def compute_dtype(x):
     return compat.autocast_dtype('cpu') or x.dtype
 
 
-def _graph_capture():
+def graph_capture():
     """Tracing, scripting, ONNX export or torch.compile / torch.export:
     tools that must see PyTorch's own ops."""
     return (torch.jit.is_tracing() or torch.jit.is_scripting()
@@ -61,7 +61,7 @@ def cpu_inference(x, module):
     no graph being captured."""
     # graph capture is asked before oneDNN: torch.compile cannot trace
     # ``torch.backends.mkldnn.is_available`` (a graph break at every layer)
-    return (_cpu_eval(x, module) and not _graph_capture()
+    return (_cpu_eval(x, module) and not graph_capture()
             and onednn_available() and _has_fused_ops())
 
 

@@ -240,6 +240,46 @@ def test_fused_conv_folds_bns_and_fuses_the_epilogue():
             fused_conv(wide, x, wide, pre=pre)
 
 
+def test_grn_inference_sums_in_slabs_and_scales_in_place():
+    """GRN without gradients: the sums of squares slab by slab (here 3 and
+    7 rows of 9) equal the whole map's; ``scale_`` is the deploy form's
+    forward, written into its input."""
+    from mmrep.models.layers import GRN
+    from mmrep.models.layers.norms import _sum_of_squares
+    torch.manual_seed(0)
+    x = torch.randn(2, 9, 5, 6, dtype=torch.float64)
+    whole = (x * x).sum(dim=(1, 2), keepdim=True)
+    for elements in (2 * 3 * 5, 2 * 7 * 5):
+        assert rel_err(_sum_of_squares(x, elements), whole) < 1e-12
+    grn = GRN(6, use_bias=False).double()
+    nn.init.normal_(grn.gamma)
+    with torch.no_grad():
+        expected = grn(x)
+        y = x.clone()
+        out = grn.scale_(y)
+    assert out is y and rel_err(y, expected) < 1e-12
+    with torch.enable_grad():  # the training form: torch.norm
+        assert rel_err(grn(x), expected) < 1e-12
+    with pytest.raises(ValueError, match='deploy form'):
+        GRN(6).scale_(x)
+
+
+def test_fused_blocks_leave_their_input_unchanged():
+    """The in-place SE and GRN products touch the block's own maps only."""
+    model = backbones()[3]  # UniRepLKNet, deploy form
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        stem = model.downsample_layers[0](x).contiguous(
+            memory_format=torch.channels_last)
+        before = stem.clone()
+        block = model.stages[0][0]
+        expected = stem + block.residual(stem)
+        out = block(stem)
+    assert torch.equal(stem, before)
+    assert block.pwconv2 in onednn._PACKS  # the fused path ran
+    assert rel_err(out, expected) < 1e-5
+
+
 def test_switch_to_deploy_keeps_the_eval_mode():
     model = backbones()[0]
     model.switch_to_deploy()

@@ -1,8 +1,13 @@
 """The normalizations of UniRepLKNet: a channels-first LayerNorm and GRN,
 with the official parameter names."""
+import functools
+import operator
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from mmrep.ops.onednn import graph_capture
 
 
 class LayerNorm2d(nn.Module):
@@ -37,6 +42,22 @@ class LayerNorm2d(nn.Module):
         return f'{self.weight.shape[0]}, eps={self.eps}'
 
 
+def _sum_of_squares(x, elements=1 << 20):
+    """Each channel's sum of squares over (H, W) of an (N, H, W, C) map, in
+    float32 or wider: the sums torch.norm makes, 7x faster on the CPU
+    (1x14x14x1536). A large map is squared a slab of about ``elements`` at
+    a time: one square of the whole map is a new map of its size, whose
+    fresh pages cost more than the sum (float32 4x128x128x384: 51 ms
+    against 9); a slab reuses the memory of the last. A captured graph
+    keeps one product (compiled, it is one loop without the square)."""
+    rows = x.shape[1] if graph_capture() else max(
+        1, elements // (x.shape[0] * x.shape[2] * x.shape[3]))
+    dtype = torch.promote_types(x.dtype, torch.float32)
+    return functools.reduce(operator.add, [
+        (slab * slab).sum(dim=(1, 2), keepdim=True).to(dtype)
+        for slab in x.split(rows, dim=1)])
+
+
 class GRN(nn.Module):
     """Global Response Normalization (ConvNeXt V2) on an (N, H, W, C) map:
     ``(gamma * N(x) + 1) * x + beta`` with ``N(x)`` each channel's L2 norm
@@ -58,12 +79,22 @@ class GRN(nn.Module):
         if torch.is_grad_enabled():  # norm's backward is safe at zero
             g = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
             x = self._scale(g) * x
-        else:  # the same sums, 7x faster on the CPU (1x14x14x1536); the
-            # product stays in x's dtype (a bf16 map times the float32
-            # scale would be promoted and copied)
-            g = (x * x).sum(dim=(1, 2), keepdim=True).sqrt()
-            x = x * self._scale(g).to(x.dtype)
+        else:
+            x = x * self._inference_scale(x)
         return x if self.beta is None else x + self.beta
+
+    def scale_(self, x):
+        """Inference without ``beta`` (the deploy form), ``x`` scaled in
+        place."""
+        if self.beta is not None:
+            raise ValueError('GRN.scale_: beta is set; only the deploy form '
+                             '(use_bias=False) scales in place')
+        return x.mul_(self._inference_scale(x))
+
+    def _inference_scale(self, x):
+        # the scale in x's dtype (a bf16 map times the float32 scale would
+        # be promoted and copied)
+        return self._scale(_sum_of_squares(x).sqrt()).to(x.dtype)
 
     def _scale(self, g):
         return self.gamma * (g / (g.mean(dim=-1, keepdim=True) + 1e-6)) + 1
