@@ -130,7 +130,7 @@ class UniRepLKNetBlock(Reparameterizable, nn.Module):
         into the first, the residual added inside the second. The SE and
         GRN products scale the block's own intermediate maps in place: a
         new map of that size costs more in fresh pages than the product
-        (UniRepLKNet-S, 4x512: 30 ms against 3 for a 4x384x128x128 one)."""
+        (a float32 4x384x128x128 map: 37 ms against 4.4 in place)."""
         y = self.dwconv(x)
         y = y.mul_(self.se.gate(y))
         y = fused_conv(self.pwconv1, y, self.pwconv1[1], act='gelu')
