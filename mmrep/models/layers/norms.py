@@ -52,7 +52,8 @@ def _sum_of_squares(x, elements=1 << 20):
     keeps one product (compiled, it is one loop without the square)."""
     rows = x.shape[1] if graph_capture() else max(
         1, elements // (x.shape[0] * x.shape[2] * x.shape[3]))
-    dtype = torch.promote_types(x.dtype, torch.float32)
+    # float64 stays; torch 2.1's Dynamo cannot trace torch.promote_types
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     return functools.reduce(operator.add, [
         (slab * slab).sum(dim=(1, 2), keepdim=True).to(dtype)
         for slab in x.split(rows, dim=1)])
