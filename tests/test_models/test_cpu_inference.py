@@ -142,6 +142,11 @@ def test_an_empty_batch_measures_nothing(monkeypatch):
         outs = model(torch.randn(0, 3, 64, 64))
     assert [o.shape[:2] for o in outs] == [
         (0, c) for c in TINY_ARCH['channels']]
+    uni = backbones()[3]  # UniRepLKNet's deploy form: GRN sums nothing
+    with torch.no_grad():
+        outs = uni(torch.randn(0, 3, 64, 64))
+    assert [o.shape[:2] for o in outs] == [
+        (0, c) for c in TINY_UNI_ARCH['dims']]
 
 
 def test_inference_mode_forward_and_weights_made_in_it():

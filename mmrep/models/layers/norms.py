@@ -50,8 +50,8 @@ def _sum_of_squares(x, elements=1 << 20):
     fresh pages cost more than the sum (float32 4x128x128x384: 51 ms
     against 9); a slab reuses the memory of the last. A captured graph
     keeps one product (compiled, it is one loop without the square)."""
-    rows = x.shape[1] if graph_capture() else max(
-        1, elements // (x.shape[0] * x.shape[2] * x.shape[3]))
+    per_row = max(1, x.shape[0] * x.shape[2] * x.shape[3])  # 1: empty map
+    rows = x.shape[1] if graph_capture() else max(1, elements // per_row)
     # float64 stays; torch 2.1's Dynamo cannot trace torch.promote_types
     dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     return functools.reduce(operator.add, [
