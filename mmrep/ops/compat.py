@@ -19,6 +19,9 @@ rounding):
   (``impl='torch'`` exports PyTorch's convolution).
 * float16 matrix products on the CPU (2.4): 'rows' and 'dense' multiply
   float16 CPU tensors in float32 (:func:`float32_products`).
+* ``torch.ops.mkldnn._nbytes`` and ``data_ptr`` (2.4): CPU inference
+  cannot tell which input sizes share a oneDNN weight layout, so it keeps
+  a weight copy per input size (:mod:`mmrep.ops.onednn`).
 """
 import torch
 from mmengine.logging import print_log
@@ -26,6 +29,7 @@ from mmengine.logging import print_log
 HAS_CUSTOM_OP = hasattr(torch.library, 'custom_op')
 HAS_AUTOCAST_DTYPE = hasattr(torch, 'get_autocast_dtype')
 HAS_IS_EXPORTING = hasattr(torch.compiler, 'is_exporting')
+HAS_ONEDNN_BYTES = hasattr(torch.ops.mkldnn, '_nbytes')
 
 
 def _cpu_half_gemm():
@@ -56,6 +60,10 @@ FALLBACKS = [f for f, present in (
     (('float16 matrix products on the CPU', '2.4',
       "'rows' and 'dense' multiply float16 CPU tensors in float32 and round "
       'the results to float16'), HAS_CPU_HALF_GEMM),
+    (('torch.ops.mkldnn._nbytes', '2.4',
+      'CPU inference keeps a oneDNN copy of each weight per input size (the '
+      'last 4 sizes), not one per weight layout oneDNN picks'),
+     HAS_ONEDNN_BYTES),
 ) if not present]
 _noted = []
 

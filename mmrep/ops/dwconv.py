@@ -181,7 +181,7 @@ class LargeKernelDWConv2d(nn.Conv2d):
         call, against 0.5 ms for the conv itself at 1x512x14x14, K=27).
         Made again when the weights change."""
         sources = [t for t in (self.weight, self.bias) if t is not None]
-        return packed(self, sources, (x.dtype, act), lambda: PackedConv(
+        return packed(self, sources, (x.dtype, act), x, lambda: PackedConv(
             self.weight.to(x.dtype),
             None if self.bias is None else self.bias.to(x.dtype),
             self.stride, self.padding, self.dilation, self.groups, act,

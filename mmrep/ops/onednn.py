@@ -12,6 +12,7 @@ RepLKNet-31B at 224: 1024->4096 at 7x7 2.3 ms against 8.3 ms, 512->2048 at
 14x14 2.2 ms against 2.9 ms (``tools/benchmark_inference.py`` has the
 whole models).
 """
+import ctypes
 import weakref
 
 import torch
@@ -19,7 +20,7 @@ import torch
 from . import compat
 
 ACTIVATIONS = ('none', 'relu', 'gelu')
-_PACKS = weakref.WeakKeyDictionary()  # owner module -> (signature, pack)
+_PACKS = weakref.WeakKeyDictionary()  # owner module -> LayerPacks
 
 
 def onednn_available():
@@ -91,8 +92,9 @@ class PackedConv:
         groups (int): As ``nn.Conv2d``'s.
         act (str): One of :data:`ACTIVATIONS` ('gelu' is the exact, erf
             form of ``nn.GELU()``).
-        input_size (list[int]): The (N, C, H, W) the layout is chosen for;
-            any other size still computes the same.
+        input_size (list[int]): The (N, C, H, W) oneDNN picks the weight
+            layout for; other sizes compute the same, but may reorder the
+            weight at each call (:class:`LayerPacks`).
         keep_weight (bool): Keep ``weight`` in PyTorch's layout (as
             ``.weight``) and reorder it at the first call; else reorder it
             now and keep only oneDNN's copy (a weight made for the pack, BNs
@@ -137,17 +139,80 @@ class PackedConv:
             None, None, [], None)
 
 
-def packed(owner, sources, key, make):
-    """``owner``'s pack: ``make()``'s result, made again when ``key`` or a
-    tensor of ``sources`` changed (written in place, replaced, another
+def packed(owner, sources, key, x, make):
+    """``owner``'s pack for the input ``x``: ``make()``'s result (a
+    :class:`PackedConv` laid out for ``x``'s size), made again when ``key``
+    or a tensor of ``sources`` changed (written in place, replaced, another
     dtype). Kept beside the module, never in its state or its copies."""
     signature = (key, ) + tuple((t.data_ptr(), _version(t), t.dtype)
                                 for t in sources)
-    hit = _PACKS.get(owner)
-    if hit is None or hit[0] != signature:
-        hit = (signature, make())
-        _PACKS[owner] = hit
-    return hit[1]
+    packs = _PACKS.get(owner)
+    if packs is None or packs.signature != signature:
+        packs = _PACKS[owner] = LayerPacks(signature)
+    return packs.get((tuple(x.shape), torch.get_num_threads()), make)
+
+
+class LayerPacks:
+    """One layer's packs. oneDNN picks a conv's weight layout by the input
+    size (and threads); a weight packed for another size is reordered again
+    at every call (RepLKNet-31B float32: 4x224 after 1x224 1054 ms against
+    632). So each input size gets the pack of its layout, and sizes whose
+    layouts agree share one (byte-equal packed weights), at most
+    :attr:`MAX_LAYOUTS` of them; a new size costs one reorder of the
+    weight. A torch without ``mkldnn._nbytes`` (< 2.4) cannot compare them:
+    a pack per size, the last :attr:`MAX_LAYOUTS` sizes."""
+
+    MAX_LAYOUTS = 4  # weight copies kept (31B's convs use at most 3)
+    MAX_SIZES = 64  # input sizes remembered
+
+    def __init__(self, signature):
+        self.signature = signature
+        self.by_size = {}  # (input shape, threads) -> pack
+        self.layouts = []  # distinct packs, oldest first
+
+    def get(self, size, make):
+        pack = self.by_size.get(size)
+        if pack is None:
+            pack = self._shared(make())
+            if len(self.by_size) >= self.MAX_SIZES:
+                del self.by_size[next(iter(self.by_size))]
+            self.by_size[size] = pack
+        return pack
+
+    def _shared(self, pack):
+        """A pack already held whose weight has ``pack``'s layout, else
+        ``pack`` (the oldest dropped beyond :attr:`MAX_LAYOUTS`)."""
+        for held in self.layouts:
+            if same_layout(held, pack):
+                return held
+        self.layouts.append(pack)
+        if len(self.layouts) > self.MAX_LAYOUTS:
+            dropped = self.layouts.pop(0)
+            self.by_size = {k: v for k, v in self.by_size.items()
+                            if v is not dropped}
+        return pack
+
+
+def _weight_bytes(weight):
+    """A oneDNN (``torch._mkldnn``) tensor's memory, layout padding
+    included, as a uint8 tensor over it (no copy: valid while ``weight``
+    lives)."""
+    size = torch.ops.mkldnn._nbytes(weight)
+    memory = (ctypes.c_uint8 * size).from_address(
+        torch.ops.mkldnn.data_ptr(weight))
+    return torch.frombuffer(memory, dtype=torch.uint8, count=size)
+
+
+def same_layout(a, b):
+    """Whether two packs of the same weight hold it in one layout: their
+    bytes are equal (a weight whose values repeat in the pattern of a
+    relayout, e.g. all zeros, may read as equal; it then computes the same,
+    at the cost of oneDNN's reorder per call). False where this torch
+    cannot read the bytes."""
+    if not compat.HAS_ONEDNN_BYTES:
+        return False
+    a, b = _weight_bytes(a.packed_weight), _weight_bytes(b.packed_weight)
+    return a.numel() == b.numel() and torch.equal(a, b)
 
 
 def _version(tensor):

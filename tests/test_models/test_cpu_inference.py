@@ -13,7 +13,7 @@ from mmrep.models import RepLKNet, UniRepLKNet
 from mmrep.models.layers import ConvFFN, RepLKBlock, UniRepLKNetBlock
 from mmrep.models.layers.fused import InferenceConv2d, fused_conv
 from mmrep.models.layers.unireplknet_block import SEBlock
-from mmrep.ops import LargeKernelDWConv2d, onednn, select_impl
+from mmrep.ops import LargeKernelDWConv2d, compat, onednn, select_impl
 from mmrep.ops.implementations import ONEDNN_IMPLS
 from ..helpers import TINY_ARCH, randomize_bn
 from ..helpers.unireplknet import TINY_UNI_ARCH
@@ -131,6 +131,78 @@ def test_packs_follow_new_weights():
         outs = model(x)
     for out, ref in zip(outs, expected):
         assert rel_err(out, ref) < 1e-5
+
+
+# 4096 -> 1024 (RepLKNet-31B's last FFN) at 1x7x7, 2x7x7, 1x10x10 and 7x7
+# again: on AVX-512 oneDNN lays the weight out three ways for these
+SIZES = [(1, 7, 7), (2, 7, 7), (1, 10, 10), (1, 7, 7), (2, 10, 10)]
+
+
+def pack_at(owner, weight, size):
+    x = torch.randn(size[0], weight.shape[1], *size[1:]).contiguous(
+        memory_format=torch.channels_last)
+    pack = onednn.packed(owner, [weight], 'test', x, lambda: onednn.PackedConv(
+        weight, None, (1, 1), (0, 0), (1, 1), 1, 'none', x.shape))
+    y = pack(x)
+    assert rel_err(y, F.conv2d(x.double(), weight.double())) < 1e-5
+    return pack
+
+
+def fresh_layout(weight, size):
+    packed = torch.ops.mkldnn._reorder_convolution_weight(
+        weight, [0, 0], [1, 1], [1, 1], 1, [size[0], weight.shape[1],
+                                            *size[1:]])
+    return onednn._weight_bytes(packed).clone()  # a view while it lives
+
+
+@pytest.mark.skipif(not compat.HAS_ONEDNN_BYTES,
+                    reason='torch < 2.4 cannot read oneDNN tensors\' bytes '
+                    '(test_packs_per_size_without_onednn_bytes covers it)')
+def test_each_input_size_gets_the_weight_layout_onednn_picks_for_it():
+    """A pack laid out for one size, used at another, would have oneDNN
+    reorder the weight at each call; sizes whose layouts agree share a
+    pack (one weight copy)."""
+    owner, weight = nn.Module(), torch.randn(1024, 4096, 1, 1)
+    packs = {size: pack_at(owner, weight, size) for size in SIZES}
+    layouts = {size: fresh_layout(weight, size) for size in SIZES}
+    for size, pack in packs.items():
+        assert torch.equal(onednn._weight_bytes(pack.packed_weight),
+                           layouts[size])
+        for other in SIZES:
+            assert (packs[other] is pack) == torch.equal(layouts[other],
+                                                         layouts[size])
+    distinct = {id(p) for p in packs.values()}
+    assert len(onednn._PACKS[owner].layouts) == len(distinct)
+
+
+def test_packs_per_size_without_onednn_bytes(monkeypatch):
+    """A torch that cannot compare layouts keeps a pack per input size, the
+    last ``MAX_LAYOUTS`` of them."""
+    monkeypatch.setattr(onednn.compat, 'HAS_ONEDNN_BYTES', False)
+    monkeypatch.setattr(onednn.LayerPacks, 'MAX_LAYOUTS', 2)
+    owner, weight = nn.Module(), torch.randn(16, 8, 1, 1)
+    first = pack_at(owner, weight, (1, 5, 5))
+    assert pack_at(owner, weight, (1, 5, 5)) is first
+    assert pack_at(owner, weight, (2, 5, 5)) is not first
+    pack_at(owner, weight, (1, 6, 6))  # a third size drops the first
+    held = onednn._PACKS[owner]
+    assert len(held.layouts) == 2 and first not in held.layouts
+    assert set(held.by_size) == {((2, 8, 5, 5), torch.get_num_threads()),
+                                 ((1, 8, 6, 6), torch.get_num_threads())}
+    assert pack_at(owner, weight, (1, 5, 5)) is not first  # made again
+
+
+def test_a_backbone_alternating_batch_sizes():
+    model = backbones()[1]
+    for batch in (1, 3, 1):
+        x = torch.randn(batch, 3, 64, 64)
+        expected = reference(model, x)
+        with torch.no_grad():
+            for out, ref in zip(model(x), expected):
+                assert rel_err(out, ref) < 1e-5
+    sizes = {size[0][0] for packs in onednn._PACKS.values()
+             for size in packs.by_size}
+    assert sizes == {1, 3}
 
 
 def test_an_empty_batch_measures_nothing(monkeypatch):

@@ -91,7 +91,7 @@ def fused_conv(owner, x, conv, pre=None, post=None, act='none',
     geometry = conv_args(conv)
     sources = [t for t in [conv.weight, conv.bias] + _bn_tensors(pre) +
                _bn_tensors(post) if t is not None]
-    pack = packed(owner, sources, (act, x.dtype), lambda: _pack(
+    pack = packed(owner, sources, (act, x.dtype), x, lambda: _pack(
         x, geometry, conv.weight, conv.bias, pre, post, act))
     if residual is None:
         return pack(x)
