@@ -12,7 +12,8 @@ rounding):
   under ``torch.compile``, 'auto' is PyTorch's convolution, compiled into
   the graph, and a named fast implementation runs between compiled graphs.
 * ``torch.get_autocast_dtype`` (2.4): the older per-device autocast queries
-  are asked instead (same answer).
+  are asked instead (same answer); while Dynamo traces, which cannot trace
+  them, the dtype of a product.
 * ``torch.compiler.is_exporting`` (2.7): under Dynamo, ``torch.export``
   cannot be told from ``torch.compile``, so 'auto' keeps the custom
   operator and an exported graph holds ``mmrep::depthwise_conv2d``
@@ -51,7 +52,8 @@ FALLBACKS = [f for f, present in (
       "compiles PyTorch's convolution, and a named implementation runs "
       "between the compiled graphs"), HAS_CUSTOM_OP),
     (('torch.get_autocast_dtype', '2.4',
-      'the per-device autocast queries are used (same answer)'),
+      'the per-device autocast queries are used (same answer; while '
+      'Dynamo traces, the dtype of a product, as it cannot trace them)'),
      HAS_AUTOCAST_DTYPE),
     (('torch.compiler.is_exporting', '2.7',
       "torch.export keeps 'auto' large-kernel convolutions as "
@@ -88,10 +90,24 @@ def autocast_dtype(device_type):
     if device_type == 'cpu':
         if not torch.is_autocast_cpu_enabled():
             return None
+        if is_compiling():
+            return _product_dtype(device_type)
         return torch.get_autocast_cpu_dtype()
     if device_type == 'cuda' and torch.is_autocast_enabled():
+        if is_compiling():
+            return _product_dtype(device_type)
         return torch.get_autocast_gpu_dtype()
     return None
+
+
+def _product_dtype(device_type):
+    """The autocast dtype, read off a product's result while Dynamo
+    traces: before torch 2.4 it cannot trace the per-device dtype queries
+    (a graph break, after which the caller's test runs outside the graph),
+    but it knows every result's dtype; the unused product leaves the
+    graph."""
+    one = torch.ones(1, 1, device=device_type)
+    return (one @ one).dtype
 
 
 def is_compiling():

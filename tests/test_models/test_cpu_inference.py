@@ -390,3 +390,24 @@ def test_compile_for_cpu_compiles_one_channels_last_graph():
     torch._dynamo.reset()
     with pytest.raises(ValueError, match=r'model.eval\(\)'):
         compile_for_cpu(RepLKNet(arch=TINY_ARCH))
+
+
+def test_compile_for_cpu_under_bfloat16_autocast_is_one_graph():
+    """Under bfloat16 autocast as well: before torch 2.4 Dynamo could not
+    trace the autocast dtype query, and at that graph break the layers
+    judged themselves outside capture and traced their eager fused path
+    (torch 2.1: an error inside the dispatcher)."""
+    from mmrep.apis import compile_for_cpu
+    torch._dynamo.reset()
+    models = backbones()[1::2]  # the deploy forms, 'auto'
+    x = torch.randn(1, 3, 64, 64)
+    for model in models:
+        expected = reference(model, x)
+        with torch.no_grad(), torch.autocast('cpu', torch.bfloat16):
+            explained = torch._dynamo.explain(model)(x)
+            assert explained.graph_break_count == 0, explained.break_reasons
+            outs = compile_for_cpu(model)(x)
+        for out, ref in zip(outs, expected):
+            assert out.dtype == torch.bfloat16
+            assert rel_err(out, ref) < 2e-2
+    torch._dynamo.reset()
