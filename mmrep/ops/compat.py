@@ -88,16 +88,16 @@ def autocast_dtype(device_type):
             return None
         return torch.get_autocast_dtype(device_type)
     if device_type == 'cpu':
-        if not torch.is_autocast_cpu_enabled():
-            return None
-        if is_compiling():
-            return _product_dtype(device_type)
-        return torch.get_autocast_cpu_dtype()
-    if device_type == 'cuda' and torch.is_autocast_enabled():
-        if is_compiling():
-            return _product_dtype(device_type)
-        return torch.get_autocast_gpu_dtype()
-    return None
+        enabled, query = (torch.is_autocast_cpu_enabled(),
+                          torch.get_autocast_cpu_dtype)
+    elif device_type == 'cuda':
+        enabled, query = (torch.is_autocast_enabled(),
+                          torch.get_autocast_gpu_dtype)
+    else:
+        return None
+    if not enabled:
+        return None
+    return _product_dtype(device_type) if is_compiling() else query()
 
 
 def _product_dtype(device_type):
