@@ -9,6 +9,7 @@ import torch
 from mmcv.cnn import fuse_conv_bn
 from mmengine.runner import load_checkpoint
 
+from mmrep.ops.onednn import frozen_graphs
 from mmrep.utils import build_model, drop_pretrained, read_config
 
 
@@ -62,6 +63,8 @@ class CompiledForCPU:
     setting when it traces (the parameters then become constants that
     inductor can prepack), so ``torch.compile``'s ``options`` cannot turn
     it on (UniRepLKNet-S, bfloat16, 1x224: 115 ms that way against 65).
+    The graph's own code runs in C++ (inductor's ``cpp_wrapper``: ~2% of a
+    RepLKNet-31B bfloat16 1x224 forward, a few seconds more to compile).
 
     Args:
         model (nn.Module): The model compiled (``.model``).
@@ -72,7 +75,8 @@ class CompiledForCPU:
         self._compiled = torch.compile(model, dynamic=False)
 
     def __call__(self, *args, **kwargs):
-        with torch._inductor.config.patch(freezing=True):
+        with torch._inductor.config.patch(freezing=True, cpp_wrapper=True), \
+                frozen_graphs():
             return self._compiled(*args, **kwargs)
 
 

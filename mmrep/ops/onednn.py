@@ -12,6 +12,7 @@ RepLKNet-31B at 224: 1024->4096 at 7x7 2.3 ms against 8.3 ms, 512->2048 at
 14x14 2.2 ms against 2.9 ms (``tools/benchmark_inference.py`` has the
 whole models).
 """
+import contextlib
 import ctypes
 import weakref
 
@@ -74,6 +75,30 @@ def compiled_cpu_inference(x, module):
     freezing: 243 ms NCHW against 69 ms channels_last)."""
     return (_cpu_eval(x, module) and compat.is_compiling()
             and not compat.is_exporting())
+
+
+_freezing = False  # see frozen_graphs
+
+
+@contextlib.contextmanager
+def frozen_graphs():
+    """Says, to the graphs Dynamo traces in it, that inductor will compile
+    them with freezing (what :func:`mmrep.apis.compile_for_cpu` does): the
+    parameters become constants, so what is computed from them alone (a
+    folded weight) is computed once, at compile time. Dynamo reads this
+    flag as a constant and guards on it; it cannot read inductor's config
+    before torch 2.4 (a graph break)."""
+    global _freezing
+    previous, _freezing = _freezing, True
+    try:
+        yield
+    finally:
+        _freezing = previous
+
+
+def frozen_cpu_inference(x, module):
+    """:func:`compiled_cpu_inference` inside :func:`frozen_graphs`."""
+    return _freezing and compiled_cpu_inference(x, module)
 
 
 def to_channels_last(x):

@@ -2,6 +2,7 @@
 mmrep.models.layers.fused): the same function as the module-by-module
 forward, taken only for inference, packs renewed when weights change, and
 the module-by-module forward wherever oneDNN is off."""
+import contextlib
 import copy
 
 import pytest
@@ -390,6 +391,35 @@ def test_compile_for_cpu_compiles_one_channels_last_graph():
     torch._dynamo.reset()
     with pytest.raises(ValueError, match=r'model.eval\(\)'):
         compile_for_cpu(RepLKNet(arch=TINY_ARCH))
+
+
+def batch_norms(graphs):
+    """The BN calls of Dynamo's graphs: functions where Dynamo inlines the
+    modules (torch >= 2.4 by default), modules where it does not."""
+    return [n for gm in graphs for n in gm.graph.nodes
+            if 'batch_norm' in str(n.target) or n.op == 'call_module'
+            and isinstance(gm.get_submodule(n.target), nn.BatchNorm2d)]
+
+
+def test_compiling_with_freezing_folds_the_bns_around_the_first_convs():
+    """In graphs that inductor freezes (compile_for_cpu), the BN before each
+    block's first 1x1 conv and that conv's own BN fold into its weight in
+    the graph (freezing makes it a constant); a plain torch.compile keeps
+    them (it would refold the weights at every call)."""
+    model = backbones()[1]
+    blocks = [m for m in model.modules()
+              if isinstance(m, (RepLKBlock, ConvFFN))]
+    x = torch.randn(1, 3, 64, 64)
+    counts = []
+    with torch.no_grad():
+        for frozen in (contextlib.nullcontext(), onednn.frozen_graphs()):
+            torch._dynamo.reset()
+            with frozen:
+                explained = torch._dynamo.explain(model)(x)
+            assert explained.graph_break_count == 0, explained.break_reasons
+            counts.append(len(batch_norms(explained.graphs)))
+    torch._dynamo.reset()
+    assert counts[0] - counts[1] == 2 * len(blocks)
 
 
 def test_compile_for_cpu_under_bfloat16_autocast_is_one_graph():

@@ -39,7 +39,7 @@ class RepLKBlock(nn.Module):
     def forward(self, x):
         if self.pw1.fusable(x, self.prelkb_bn) and self.pw2.fusable(x):
             return self._fused_forward(x)
-        out = self.pw1(self.prelkb_bn(x))
+        out = self.pw1.after(self.prelkb_bn, x)
         out = self.lk_nonlinear(self.large_kernel(out))
         return x + self.drop_path(self.pw2(out))
 
@@ -74,7 +74,7 @@ class ConvFFN(nn.Module):
     def forward(self, x):
         if self.pw1.fusable(x, self.preffn_bn) and self.pw2.fusable(x):
             return self._fused_forward(x)
-        out = self.nonlinear(self.pw1(self.preffn_bn(x)))
+        out = self.nonlinear(self.pw1.after(self.preffn_bn, x))
         return x + self.drop_path(self.pw2(out))
 
     def _fused_forward(self, x):

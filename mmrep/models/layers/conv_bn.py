@@ -1,8 +1,10 @@
 """Conv-BN(-ReLU) units with the official RepLKNet child names."""
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 
-from .fused import fusable, fused_conv
+from mmrep.ops.onednn import frozen_cpu_inference
+from .fused import fold_norms, foldable, fusable, fused_conv
 
 
 class ConvBN(nn.Sequential):
@@ -24,8 +26,27 @@ class ConvBN(nn.Sequential):
     def fusable(self, x, *norms):
         """Whether :meth:`fused` runs on ``x`` (with ``norms`` folded in
         too)."""
-        return (type(self.conv) is nn.Conv2d
-                and fusable(x, self, self.bn, *norms))
+        return self._folds(*norms) and fusable(x, self)
+
+    def _folds(self, *norms):
+        """Whether ``bn`` and ``norms`` fold into ``conv``."""
+        return type(self.conv) is nn.Conv2d and all(
+            foldable(n) for n in (self.bn, ) + norms)
+
+    def after(self, pre, x):
+        """``self(pre(x))``, ``pre`` a norm. In a graph that
+        ``torch.compile`` traces for CPU inference with inductor's freezing
+        (:func:`mmrep.apis.compile_for_cpu`), ``pre`` and ``bn`` are folded
+        into the conv's weight in the graph, which freezing computes once:
+        freezing folds a BN after a conv, not one before it (an unfolded
+        ``pre`` is a pass over the map at every call)."""
+        if not (frozen_cpu_inference(x, self) and self._folds(pre)):
+            return self(pre(x))
+        conv = self.conv
+        weight, bias = fold_norms(conv.weight, conv.bias, pre, self.bn)
+        out = F.conv2d(x, weight, bias, conv.stride, conv.padding,
+                       conv.dilation, conv.groups)
+        return self.nonlinear(out) if hasattr(self, 'nonlinear') else out
 
     def fused(self, x, pre=None, act=None, residual=None):
         """``conv-bn(-ReLU)(pre(x)) [+ residual]`` as one oneDNN conv;

@@ -45,13 +45,20 @@ def _fold_pre_bn(weight, bias, bn):
             extra if bias is None else bias + extra)
 
 
-@torch.no_grad()
-def _pack(x, conv, weight, bias, pre, post, act):
-    weight = weight.view(weight.shape[0], -1, *conv['kernel'])
+def fold_norms(weight, bias, pre=None, post=None):
+    """The weight and bias of ``post(conv(pre(x)))`` as one conv (``pre``
+    and ``post`` foldable norms or None)."""
     if isinstance(pre, _BatchNorm):
         weight, bias = _fold_pre_bn(weight, bias, pre)
     if isinstance(post, _BatchNorm):
         weight, bias = fold_bn(weight, post, bias)
+    return weight, bias
+
+
+@torch.no_grad()
+def _pack(x, conv, weight, bias, pre, post, act):
+    weight = weight.view(weight.shape[0], -1, *conv['kernel'])
+    weight, bias = fold_norms(weight, bias, pre, post)
     return PackedConv(
         weight.to(x.dtype), None if bias is None else bias.to(x.dtype),
         conv['stride'], conv['padding'], conv['dilation'], conv['groups'],
