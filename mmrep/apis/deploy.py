@@ -9,6 +9,7 @@ import torch
 from mmcv.cnn import fuse_conv_bn
 from mmengine.runner import load_checkpoint
 
+from mmrep.ops.heap import keep_large_maps
 from mmrep.ops.onednn import frozen_graphs
 from mmrep.utils import build_model, drop_pretrained, read_config
 
@@ -64,7 +65,9 @@ class CompiledForCPU:
     inductor can prepack), so ``torch.compile``'s ``options`` cannot turn
     it on (UniRepLKNet-S, bfloat16, 1x224: 115 ms that way against 65).
     The graph's own code runs in C++ (inductor's ``cpp_wrapper``: ~2% of a
-    RepLKNet-31B bfloat16 1x224 forward, a few seconds more to compile).
+    RepLKNet-31B bfloat16 1x224 forward, a few seconds more to compile);
+    large maps stay in the heap between calls
+    (:func:`mmrep.ops.heap.keep_large_maps`).
 
     Args:
         model (nn.Module): The model compiled (``.model``).
@@ -75,6 +78,7 @@ class CompiledForCPU:
         self._compiled = torch.compile(model, dynamic=False)
 
     def __call__(self, *args, **kwargs):
+        keep_large_maps()
         with torch._inductor.config.patch(freezing=True, cpp_wrapper=True), \
                 frozen_graphs():
             return self._compiled(*args, **kwargs)

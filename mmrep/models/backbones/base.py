@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrep.checkpoint import load_backbone_checkpoint
+from mmrep.ops.heap import keep_large_maps
 from mmrep.ops.onednn import (compiled_cpu_inference, cpu_inference,
                               to_channels_last)
 from ..layers.reparam import Reparameterizable
@@ -107,6 +108,7 @@ class RepBackbone(BaseModule):
                     'with the BNs folded in and activations fused, weights '
                     'reordered once (said once; off with torch.backends.'
                     'mkldnn.flags(enabled=False))', logger='current')
+                keep_large_maps()
             return to_channels_last(x), True
         return x, False
 
