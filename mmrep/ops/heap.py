@@ -8,8 +8,8 @@ RepLKNet-31B forward allocates maps of 33.5 and 134 MiB dozens of times).
 Inference runtimes keep their buffers in an arena; here glibc's mmap and
 trim thresholds are raised to 1 GiB at the first CPU inference, once per
 process, and said: freed maps then stay in the heap for the next forward
-(RepLKNet-31B float32, 4x512, eager: 3.23 s a forward against 3.57,
-docs/benchmarks.md). The process keeps the heap of its largest forward.
+(RepLKNet-31B float32, 4x512, eager: 3.21 s a forward against 3.57,
+docs/deployment.md). The process keeps the heap of its largest forward.
 
 Left alone where the process chose already (``MALLOC_MMAP_THRESHOLD_``,
 ``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES`` with ``glibc.malloc``, an
@@ -18,7 +18,6 @@ glibc.
 """
 import ctypes
 import os
-import platform
 
 from mmengine.logging import print_log
 
@@ -39,6 +38,13 @@ def _chosen_by_the_process():
     return None
 
 
+def _glibc():
+    try:
+        return os.confstr('CS_GNU_LIBC_VERSION') is not None
+    except (AttributeError, ValueError, OSError):  # not a POSIX glibc
+        return False
+
+
 def _mallopt(param, value):
     return ctypes.CDLL('libc.so.6').mallopt(param, ctypes.c_int(value))
 
@@ -49,7 +55,7 @@ def keep_large_maps():
     if _asked:
         return False
     _asked.append(True)
-    if platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc':
+    if not _glibc():
         return False
     chosen = _chosen_by_the_process()
     if chosen is not None:
