@@ -393,6 +393,54 @@ def test_compile_for_cpu_compiles_one_channels_last_graph():
         compile_for_cpu(RepLKNet(arch=TINY_ARCH))
 
 
+def test_compile_for_cpu_guards_each_calls_inputs_not_the_modules(
+        monkeypatch):
+    """Dynamo checks each call's inputs and global state, so a new size or
+    autocast still gets its own graph, but not the model's modules (their
+    weights are frozen into the graph anyway); a torch without
+    guard_filter_fn (< 2.8) keeps every guard and says so once."""
+    from mmrep.apis import compile_for_cpu, deploy
+    drop = getattr(torch.compiler, 'skip_guard_on_all_nn_modules_unsafe',
+                   None)
+    if drop is None:
+        said = []
+        monkeypatch.setattr(deploy, '_GUARDS_NOTED', [])
+        monkeypatch.setattr(deploy, 'print_log',
+                            lambda msg, logger: said.append(msg))
+        assert deploy._serving_guards() == deploy._serving_guards() == {}
+        assert len(said) == 1 and 'guard_filter_fn' in said[0]
+        return
+    seen = []
+
+    def recording(entries):
+        kept = drop(entries)
+        seen.extend(zip(entries, kept))
+        return kept
+
+    monkeypatch.setattr(torch.compiler, 'skip_guard_on_all_nn_modules_unsafe',
+                        recording)
+    torch._dynamo.reset()
+    model = backbones()[1]
+    compiled = compile_for_cpu(model)
+    for shape, dtype in [((1, 3, 64, 64), None), ((1, 3, 64, 96), None),
+                         ((1, 3, 64, 64), torch.bfloat16)]:
+        x = torch.randn(shape)
+        expected = reference(model, x)
+        with torch.no_grad(), torch.autocast(
+                'cpu', dtype or torch.bfloat16, enabled=dtype is not None):
+            outs = compiled(x)
+        for out, ref in zip(outs, expected):
+            assert out.dtype == (dtype or torch.float32)
+            assert rel_err(out, ref) < (2e-2 if dtype else 1e-4)
+    torch._dynamo.reset()
+    parameters = set(map(id, model.parameters()))
+    dropped = [e for e, kept in seen if not kept]
+    kept = [e for e, kept in seen if kept]
+    assert any(id(e.value) in parameters for e in dropped)
+    assert not any(id(e.value) in parameters for e in kept)
+    assert {'TENSOR_MATCH', 'GLOBAL_STATE'} <= {e.guard_type for e in kept}
+
+
 def batch_norms(graphs):
     """The BN calls of Dynamo's graphs: functions where Dynamo inlines the
     modules (torch >= 2.4 by default), modules where it does not."""
