@@ -36,7 +36,11 @@ def adaptive_avg_pool2d(x, output_size):
     """``F.adaptive_avg_pool2d`` (N, C, H, W), exportable to ONNX for any
     size and exact: the exporters take only sizes divisible by the output
     size (not UperNet's 3x3 and 6x6 pools of a 512 image's 16x16 map), and
-    MMDeploy's rewrite computes other windows there."""
+    MMDeploy's rewrite computes other windows there. Outside an ONNX trace
+    (eager, ``torch.compile``, whose Dynamo cannot trace the size read as
+    a tensor) PyTorch's own op computes the same windows."""
+    if not torch.jit.is_tracing():  # ATen's op: MMDeploy may rewrite F's
+        return torch._C._nn.adaptive_avg_pool2d(x, _pair(output_size))
     out_h, out_w = _pair(output_size)
     return _pool_dim(_pool_dim(x, out_h, 2), out_w, 3)
 

@@ -42,13 +42,18 @@ def test_detector_configs_are_refused(tmp_path):
 
 def test_exportable_pool_is_adaptive_average_pooling(tmp_path):
     """Exact for sizes the exporter refuses (not divisible by the output),
-    in PyTorch and, exported once, in ONNX Runtime at other sizes."""
+    traced (the form exported) and, exported once, in ONNX Runtime at other
+    sizes; untraced it is PyTorch's op, which Dynamo traces in one graph."""
     import onnxruntime as ort
     for shape in ((2, 4, 16, 11), (1, 3, 5, 7), (1, 2, 2, 2)):
         x = torch.randn(*shape, dtype=torch.float64)
         for out in (1, 2, 3, 6, (3, 4)):
-            torch.testing.assert_close(ExportableAdaptiveAvgPool2d(out)(x),
+            traced = torch.jit.trace(ExportableAdaptiveAvgPool2d(out), x)
+            assert 'cumsum' in str(traced.graph)
+            torch.testing.assert_close(traced(x),
                                        F.adaptive_avg_pool2d(x, out))
+    explained = torch._dynamo.explain(ExportableAdaptiveAvgPool2d(6))(x)
+    assert explained.graph_break_count == 0, explained.break_reasons
     path = str(tmp_path / 'pool.onnx')
     torch.onnx.export(ExportableAdaptiveAvgPool2d(6), (torch.randn(
         1, 2, 16, 16), ), path, input_names=['x'], dynamo=False,
