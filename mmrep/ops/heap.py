@@ -71,6 +71,6 @@ def keep_large_maps():
               'freed (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD), not '
               'unmapped and faulted in again at every forward; the process '
               'keeps a heap somewhat larger than its largest forward (said '
-              'once; set '
-              'MALLOC_MMAP_THRESHOLD_ to choose otherwise)', logger='current')
+              'once; set MALLOC_MMAP_THRESHOLD_ to choose otherwise)',
+              logger='current')
     return True
