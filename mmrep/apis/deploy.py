@@ -7,9 +7,9 @@ import os.path as osp
 
 import torch
 from mmcv.cnn import fuse_conv_bn
-from mmengine.logging import print_log
 from mmengine.runner import load_checkpoint
 
+from mmrep.ops import compat
 from mmrep.ops.heap import keep_large_maps
 from mmrep.ops.onednn import frozen_graphs
 from mmrep.utils import build_model, drop_pretrained, read_config
@@ -58,23 +58,15 @@ def reparameterize(config, checkpoint, out_dir, cfg_options=None,
     return cfg_path, ckpt_path
 
 
-_GUARDS_NOTED = []
-
-
 def _serving_guards():
     """torch.compile's options that drop Dynamo's guards on the modules;
-    none on a torch without ``guard_filter_fn`` (said once)."""
-    drop = getattr(torch.compiler, 'skip_guard_on_all_nn_modules_unsafe',
-                   None)
-    if drop is not None:
-        return dict(guard_filter_fn=drop)
-    if not _GUARDS_NOTED:
-        _GUARDS_NOTED.append(True)
-        print_log(f'compile_for_cpu: torch {torch.__version__} has no '
-                  'guard_filter_fn (torch >= 2.8), so Dynamo checks every '
-                  'module of the model at each call (RepLKNet-31B: ~1.4 ms)',
-                  logger='current')
-    return {}
+    none on a torch without ``guard_filter_fn`` (said once, by
+    :func:`mmrep.ops.compat.note_fallbacks`)."""
+    compat.note_fallbacks()
+    if not compat.HAS_GUARD_FILTER:
+        return {}
+    return dict(
+        guard_filter_fn=torch.compiler.skip_guard_on_all_nn_modules_unsafe)
 
 
 class CompiledForCPU:
