@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmrep.apis import build_trained
-from mmrep.apis.onnx import ExportableAdaptiveAvgPool2d, export_segmentor
+from mmrep.apis.onnx import (ExportableAdaptiveAvgPool2d, SegLogits,
+                             export_segmentor)
 
 from ..helpers import TOY_SEG, random_checkpoint, run_tool
 
@@ -31,6 +32,21 @@ def test_onnx_logits_match_pytorch_with_a_dynamic_batch(tmp_path):
         assert got.shape == tuple(ref.shape)
         rel = np.linalg.norm(got - ref.numpy()) / np.linalg.norm(ref.numpy())
         assert rel < 1e-4, rel
+
+
+def test_seg_logits_are_the_segmentors_channels_last(tmp_path):
+    """The upsampled logits come channels_last (its fast upsample) and equal
+    mmseg's encode_decode, which upsamples into NCHW."""
+    ckpt = str(tmp_path / 'model.pth')
+    random_checkpoint(TOY_SEG, ckpt)
+    model = build_trained(Config.fromfile(TOY_SEG), ckpt)
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = model.encode_decode(x, [dict(img_shape=(64, 96))] * 2)
+        got = SegLogits(model).eval()(x)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    assert not ref.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
 
 
 def test_detector_configs_are_refused(tmp_path):
