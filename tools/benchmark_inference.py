@@ -75,7 +75,7 @@ def main(argv=None):
                         help='default: eager, compiled, eager-bf16 and '
                         'compiled-bf16 where the CPU has native bfloat16, '
                         'onnxruntime, and openvino + openvino-f32 when '
-                        'installed')
+                        'installed (not beside an LD_PRELOAD malloc)')
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)

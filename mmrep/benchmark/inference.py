@@ -12,7 +12,7 @@ import statistics
 import numpy as np
 import torch
 
-from .timing import time_ms
+from .timing import preloaded_malloc, time_ms
 
 RUNTIMES = ('eager', 'eager-bf16', 'compiled', 'compiled-bf16',
             'onnxruntime', 'openvino', 'openvino-f32')
@@ -82,6 +82,12 @@ def onnxruntime(onnx_path, threads):
 def openvino(onnx_path, threads, f32=False):
     """OpenVINO's CPU plugin with its default precision (bf16 on CPUs with
     native bf16) or, with ``f32``, float32."""
+    malloc = preloaded_malloc()
+    if malloc:  # seen with tcmalloc and jemalloc: glibc's free() aborts
+        raise RuntimeError(
+            f'OpenVINO aborts the process where LD_PRELOAD puts {malloc} '
+            f'before libc\'s malloc; run it in a process without (leave '
+            f'openvino out of --runtimes here)')
     import openvino as ov
     core = ov.Core()
     config = {'INFERENCE_NUM_THREADS': threads}
@@ -100,6 +106,10 @@ def openvino(onnx_path, threads, f32=False):
 
 
 def openvino_installed():
+    """Whether OpenVINO can run here: installed, and no allocator preloaded
+    (:func:`openvino`)."""
+    if preloaded_malloc():
+        return False
     try:
         import openvino  # noqa: F401
     except ImportError:

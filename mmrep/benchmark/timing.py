@@ -9,6 +9,8 @@ import time
 
 import torch
 
+from mmrep.ops.heap import preloaded_malloc
+
 
 def sync(device):
     if device.type == 'cuda':
@@ -49,7 +51,8 @@ def environment(device):
         except ImportError:
             pass
     else:
-        env['cpu_threads'] = torch.get_num_threads()
+        env.update(cpu_threads=torch.get_num_threads(),
+                   malloc=preloaded_malloc() or 'libc')
     return env
 
 

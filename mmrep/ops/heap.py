@@ -20,6 +20,7 @@ glibc.
 """
 import ctypes
 import os
+import re
 
 from mmengine.logging import print_log
 
@@ -35,8 +36,17 @@ def _chosen_by_the_process():
             return name
     if 'glibc.malloc' in os.environ.get('GLIBC_TUNABLES', ''):
         return 'GLIBC_TUNABLES'
-    if 'malloc' in os.environ.get('LD_PRELOAD', ''):
+    if preloaded_malloc():
         return 'LD_PRELOAD'
+    return None
+
+
+def preloaded_malloc():
+    """The allocator ``LD_PRELOAD`` puts before glibc's (e.g.
+    ``libtcmalloc_minimal.so.4``), or None."""
+    for path in re.split('[: ]', os.environ.get('LD_PRELOAD', '')):
+        if 'malloc' in os.path.basename(path):
+            return os.path.basename(path)
     return None
 
 

@@ -243,3 +243,24 @@ def test_inference_comparison_refuses_a_runtime_that_disagrees():
     assert rows[1]['rel_err'] == pytest.approx(0.01, rel=1e-3)
     with pytest.raises(RuntimeError, match='onnxruntime .f32. disagrees'):
         compare([good, bad], x, reference, timer=lambda *a: 1.0)
+
+
+@pytest.mark.parametrize('preload, malloc', [
+    ('/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
+     'libtcmalloc_minimal.so.4'),
+    ('/opt/a.so:/usr/lib/libjemalloc.so.2', 'libjemalloc.so.2'),
+    ('/opt/malloc_dir/libfast.so', None),
+    ('', None)])
+def test_a_preloaded_malloc_is_recorded_and_keeps_openvino_out(
+        monkeypatch, preload, malloc):
+    """OpenVINO aborted the process beside tcmalloc and jemalloc: it is
+    left out of the defaults there and refused by name, before it loads."""
+    from mmrep.benchmark import inference
+    monkeypatch.setenv('LD_PRELOAD', preload)
+    assert timing.environment(torch.device('cpu'))['malloc'] == (malloc or
+                                                                 'libc')
+    if malloc is None:
+        return
+    assert not inference.openvino_installed()
+    with pytest.raises(RuntimeError, match=f'LD_PRELOAD puts {malloc}'):
+        inference.openvino('missing.onnx', threads=2)
