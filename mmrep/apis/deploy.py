@@ -7,9 +7,11 @@ import os.path as osp
 
 import torch
 from mmcv.cnn import fuse_conv_bn
+from mmengine.logging import print_log
 from mmengine.runner import load_checkpoint
 
 from mmrep.ops import compat
+from mmrep.ops import heap
 from mmrep.ops.heap import keep_large_maps
 from mmrep.ops.onednn import frozen_graphs
 from mmrep.utils import build_model, drop_pretrained, read_config
@@ -69,6 +71,23 @@ def _serving_guards():
         guard_filter_fn=torch.compiler.skip_guard_on_all_nn_modules_unsafe)
 
 
+_malloc_hinted = []
+
+
+def _hint_faster_malloc():
+    """Say once, where glibc's malloc serves the compiled calls, what a
+    preloaded allocator saves; whether it said it."""
+    if _malloc_hinted or not heap.on_glibc() or heap.preloaded_malloc():
+        return False
+    _malloc_hinted.append(True)
+    print_log('compile_for_cpu: glibc\'s malloc serves the objects PyTorch '
+              'builds around each oneDNN call; tcmalloc or jemalloc in '
+              'LD_PRELOAD takes up to a few ms off each call '
+              '(docs/deployment.md, "A faster malloc for serving"; said '
+              'once)', logger='current')
+    return True
+
+
 class CompiledForCPU:
     """What :func:`compile_for_cpu` returns: called like ``model``, it runs
     the compiled graph of each input shape (compiling it the first time)
@@ -92,6 +111,7 @@ class CompiledForCPU:
 
     def __init__(self, model):
         self.model = model
+        _hint_faster_malloc()
         self._compiled = torch.compile(model, dynamic=False,
                                        options=_serving_guards())
 

@@ -50,7 +50,8 @@ def preloaded_malloc():
     return None
 
 
-def _glibc():
+def on_glibc():
+    """Whether the process runs glibc."""
     try:
         return os.confstr('CS_GNU_LIBC_VERSION') is not None
     except (AttributeError, ValueError, OSError):  # not a POSIX glibc
@@ -67,7 +68,7 @@ def keep_large_maps():
     if _asked:
         return False
     _asked.append(True)
-    if not _glibc():
+    if not on_glibc():
         return False
     chosen = _chosen_by_the_process()
     if chosen is not None:

@@ -14,7 +14,7 @@ from mmrep.models import RepLKNet, UniRepLKNet
 from mmrep.models.layers import ConvFFN, RepLKBlock, UniRepLKNetBlock
 from mmrep.models.layers.fused import InferenceConv2d, fused_conv
 from mmrep.models.layers.unireplknet_block import SEBlock
-from mmrep.ops import LargeKernelDWConv2d, compat, onednn, select_impl
+from mmrep.ops import LargeKernelDWConv2d, compat, heap, onednn, select_impl
 from mmrep.ops.implementations import ONEDNN_IMPLS
 from ..helpers import TINY_ARCH, randomize_bn
 from ..helpers.unireplknet import TINY_UNI_ARCH
@@ -438,6 +438,23 @@ def test_compile_for_cpu_guards_each_calls_inputs_not_the_modules(
     assert any(id(e.value) in parameters for e in dropped)
     assert not any(id(e.value) in parameters for e in kept)
     assert {'TENSOR_MATCH', 'GLOBAL_STATE'} <= {e.guard_type for e in kept}
+
+
+@pytest.mark.parametrize('preload', ['', '/usr/lib/libtcmalloc.so.4'])
+def test_compile_for_cpu_says_once_what_a_faster_malloc_saves(
+        monkeypatch, preload):
+    """On glibc's malloc the hint comes once per process; a process with
+    an allocator preloaded hears nothing."""
+    from mmrep.apis import compile_for_cpu, deploy
+    said = []
+    monkeypatch.setenv('LD_PRELOAD', preload)
+    monkeypatch.setattr(deploy, '_malloc_hinted', [])
+    monkeypatch.setattr(deploy, 'print_log',
+                        lambda msg, logger: said.append(msg))
+    model = backbones()[1]
+    compile_for_cpu(model), compile_for_cpu(model)
+    expected = 0 if preload or not heap.on_glibc() else 1
+    assert len([m for m in said if 'LD_PRELOAD' in m]) == expected
 
 
 def batch_norms(graphs):

@@ -19,7 +19,7 @@ CHOICES = dict(MALLOC_MMAP_THRESHOLD_='1000000',
                MALLOC_TRIM_THRESHOLD_='1000000',
                GLIBC_TUNABLES='glibc.malloc.trim_threshold=1000000',
                LD_PRELOAD='/usr/lib/libjemalloc.so.2')
-glibc_only = pytest.mark.skipif(not heap._glibc(), reason='glibc only')
+glibc_only = pytest.mark.skipif(not heap.on_glibc(), reason='glibc only')
 
 
 @pytest.fixture
