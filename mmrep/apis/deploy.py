@@ -10,8 +10,7 @@ from mmcv.cnn import fuse_conv_bn
 from mmengine.logging import print_log
 from mmengine.runner import load_checkpoint
 
-from mmrep.ops import compat
-from mmrep.ops import heap
+from mmrep.ops import compat, heap
 from mmrep.ops.heap import keep_large_maps
 from mmrep.ops.onednn import frozen_graphs
 from mmrep.utils import build_model, drop_pretrained, read_config

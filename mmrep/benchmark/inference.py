@@ -12,7 +12,9 @@ import statistics
 import numpy as np
 import torch
 
-from .timing import preloaded_malloc, time_ms
+from mmrep.ops.heap import preloaded_malloc
+
+from .timing import time_ms
 
 RUNTIMES = ('eager', 'eager-bf16', 'compiled', 'compiled-bf16',
             'onnxruntime', 'openvino', 'openvino-f32')
