@@ -24,7 +24,7 @@ from mmrep.apis.deploy import build_trained
 from mmrep.apis.onnx import SegLogits
 from mmrep.benchmark import environment, write_results
 from mmrep.benchmark.inference import (RUNTIMES, build_runtimes, compare,
-                                       native_bf16, openvino_installed)
+                                       native_bf16, openvino_usable)
 from mmrep.utils import build_model, drop_pretrained, read_config, task_of
 
 COLUMNS = ['model', 'input', 'runtime', 'precision', 'ms', 'x_onnxruntime',
@@ -36,7 +36,7 @@ def default_runtimes():
     if native_bf16():
         names += ['eager-bf16', 'compiled-bf16']
     names.append('onnxruntime')
-    if openvino_installed():
+    if openvino_usable():
         names += ['openvino', 'openvino-f32']
     return names
 

@@ -107,7 +107,7 @@ def openvino(onnx_path, threads, f32=False):
                    'bfloat16' in precision.lower() else 'f32', run)
 
 
-def openvino_installed():
+def openvino_usable():
     """Whether OpenVINO can run here: installed, and no allocator preloaded
     (:func:`openvino`)."""
     if preloaded_malloc():
