@@ -10,7 +10,7 @@ from mmcv.cnn import fuse_conv_bn
 from mmengine.logging import print_log
 from mmengine.runner import load_checkpoint
 
-from mmrep.ops import compat, heap
+from mmrep.ops import compat, heap, native
 from mmrep.ops.heap import keep_large_maps
 from mmrep.ops.onednn import frozen_graphs
 from mmrep.utils import build_model, drop_pretrained, read_config
@@ -106,10 +106,13 @@ class CompiledForCPU:
 
     Args:
         model (nn.Module): The model compiled (``.model``).
+        native_dwconv (bool): As :func:`compile_for_cpu`'s.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, native_dwconv=True):
         self.model = model
+        # built and checked here, not while Dynamo traces
+        self.native_dwconv = native_dwconv and native.load()
         _hint_faster_malloc()
         self._compiled = torch.compile(model, dynamic=False,
                                        options=_serving_guards())
@@ -117,11 +120,11 @@ class CompiledForCPU:
     def __call__(self, *args, **kwargs):
         keep_large_maps()
         with torch._inductor.config.patch(freezing=True, cpp_wrapper=True), \
-                frozen_graphs():
+                frozen_graphs(), native.serving(self.native_dwconv):
             return self._compiled(*args, **kwargs)
 
 
-def compile_for_cpu(model):
+def compile_for_cpu(model, native_dwconv=True):
     """``model`` compiled for CPU serving: ``torch.compile`` with inductor's
     freezing (the weights prepacked for oneDNN once, BNs, activations and
     residual adds fused into the convolutions, the elementwise chains into
@@ -136,6 +139,10 @@ def compile_for_cpu(model):
     Args:
         model (nn.Module): In eval mode, best re-parameterized
             (``switch_to_deploy()`` or ``tools/deploy/reparameterize.py``).
+        native_dwconv (bool): Run the large-kernel convolutions ('auto')
+            on mmrep's AVX-512 kernel (:mod:`mmrep.ops.native`; built and
+            checked at the first use on a machine) where it can run, else
+            on oneDNN. Defaults to True.
 
     Returns:
         CompiledForCPU: Called like ``model``.
@@ -144,4 +151,4 @@ def compile_for_cpu(model):
         raise ValueError('compile_for_cpu: the model is in training mode; '
                          'call model.eval() (and switch_to_deploy() on its '
                          'backbone) first')
-    return CompiledForCPU(model)
+    return CompiledForCPU(model, native_dwconv)

@@ -55,7 +55,9 @@ FALLBACKS = [f for f, present in (
       "the fast large-kernel implementations run as an autograd Function "
       "(eager speed and numbers unchanged); under torch.compile 'auto' "
       "compiles PyTorch's convolution, and a named implementation runs "
-      "between the compiled graphs"), HAS_CUSTOM_OP),
+      "between the compiled graphs; compile_for_cpu runs the large-kernel "
+      "convolutions on oneDNN, not on mmrep's AVX-512 kernel"),
+     HAS_CUSTOM_OP),
     (('torch.get_autocast_dtype', '2.4',
       'the per-device autocast queries are used (same answer; while '
       'Dynamo traces, the dtype of a product, as it cannot trace them)'),

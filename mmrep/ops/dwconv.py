@@ -31,11 +31,12 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from . import compat, custom_op
+from . import compat, custom_op, native
 from .implementations import (IMPLEMENTATIONS, ONEDNN_IMPLS, needs_grad,
                               select_impl)
 from .kernels import memory_format, pytorch_conv
-from .onednn import PackedConv, compute_dtype, cpu_inference, packed
+from .onednn import (PackedConv, compute_dtype, cpu_inference,
+                     frozen_cpu_inference, packed)
 
 IMPLS = ('auto', ) + tuple(IMPLEMENTATIONS)
 MIN_KERNEL, MAX_KERNEL = 3, 63
@@ -162,8 +163,14 @@ class LargeKernelDWConv2d(nn.Conv2d):
     def forward(self, x, relu=False):
         """The convolution of ``x``, followed by a ReLU where ``relu``: in
         CPU inference on oneDNN the ReLU runs inside the convolution's
-        primitive (no second pass over the map)."""
+        primitive (no second pass over the map), as it does in mmrep's
+        AVX-512 kernel, which 'auto' runs in the graphs of
+        :func:`mmrep.apis.compile_for_cpu` (:mod:`mmrep.ops.native`)."""
         _check_tensors(x, self.weight)
+        if self.impl == 'auto' and frozen_cpu_inference(x, self) and \
+                native.serves(x.to(compute_dtype(x)), self.kernel_size[0]):
+            return native.dwconv(x.to(compute_dtype(x)), self.weight,
+                                 self.bias, relu)
         if cpu_inference(x, self) and x.numel():  # _run handles empty ones
             x = x.to(compute_dtype(x))  # as _run computes under autocast
             pack = self._pack(x, 'relu' if relu else 'none')
