@@ -1,23 +1,23 @@
 """mmrep's AVX-512 large-kernel depthwise convolution for CPU serving
 (``csrc/dwconv_avx512.cpp``): ``torch.ops.mmrep.dwconv2d_avx512``, which
 the graphs of :func:`mmrep.apis.compile_for_cpu` call in place of oneDNN's
-depthwise convolution.
+depthwise primitive.
 
-oneDNN's depthwise kernels read the padding of a map smaller than the
-kernel (RepLKNet-31B at 224: 27x27 kernels on 14x14 maps, 13x13 on 7x7);
-this one skips it and keeps R outputs of a row in registers while the
-kernel slides, in float32 (bfloat16 maps are widened on load and rounded
-once on store). Measured against oneDNN on 2 Zen 5 cores, bfloat16, bias
-and ReLU fused, batch 1 (``tools/benchmark_dwconv.py --native``): 14x14
-K=27 1.2x, 7x7 K=13 3.5x, 28x28 K=29 1.1x, 56x56 K=31 1.2x.
+oneDNN's depthwise kernels read the zero padding of a map smaller than the
+kernel (RepLKNet-31B at 224: 27x27 kernels on 14x14 maps) and pick a slow
+kernel for 13x13; this one skips the padding, lays each input row out once
+for all the output rows it reaches and sums in float32, two taps per
+``vdpbf16ps`` for bfloat16 maps on CPUs with AVX512-BF16
+(``tools/benchmark_serving_dwconv.py`` times both; docs/benchmarks.md has
+the table).
 
 It is built once per machine with PyTorch's C++ extension tools (the C++
-compiler inductor needs anyway), into PyTorch's extension cache, and
-checked against PyTorch's convolution at load; where it cannot run (no
-AVX-512F, no compiler or ninja, a torch without ``torch.library``'s
-Python registration, a failed check), serving stays on oneDNN and the
-reason is logged once.
+compiler inductor needs anyway, and ninja), into PyTorch's extension
+cache, and checked against PyTorch's convolution at load; where it cannot
+run (no AVX-512, a torch without ``torch.library.register_fake``, a failed
+build or check), serving stays on oneDNN and the reason is logged once.
 """
+import contextlib
 import os.path as osp
 import time
 
@@ -182,18 +182,14 @@ def serves(x, kernel_size):
             and x.is_contiguous(memory_format=torch.channels_last))
 
 
-class serving:
+@contextlib.contextmanager
+def serving(enabled):
     """Within it, the graphs traced for CPU inference call the kernel
-    (where :func:`load` succeeded and ``enabled``); Dynamo reads the flag
-    as a constant and guards on it."""
-
-    def __init__(self, enabled):
-        self.enabled = enabled
-
-    def __enter__(self):
-        global _serving
-        self.previous, _serving = _serving, self.enabled and load()
-
-    def __exit__(self, *exc):
-        global _serving
-        _serving = self.previous
+    where ``enabled`` and :func:`load` succeeded; Dynamo reads the flag as
+    a constant and guards on it."""
+    global _serving
+    previous, _serving = _serving, enabled and load()
+    try:
+        yield
+    finally:
+        _serving = previous

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmrep.benchmark import measure, shapes, time_ms, timing
 from mmrep.models import RepLKNet
 from mmrep.models.layers import ReparamLargeKernelConv
+from mmrep.ops import native
 
 from ..helpers import TINY_ARCH, TOY_DET, run_tool
 
@@ -226,6 +227,26 @@ def test_benchmark_inference_side_by_side(tmp_path):
         import onnx
         model = onnx.load(str(tmp_path / 'model_1x64.onnx'))
         assert len(model.graph.output) == outputs
+
+
+@pytest.mark.skipif(not native.cpu_supported(),
+                    reason="mmrep's AVX-512 kernel needs an AVX-512 CPU and "
+                    'torch >= 2.4')
+def test_benchmark_serving_dwconv_checks_both_and_writes_ratios(tmp_path):
+    out_json, out_md = tmp_path / 'serve.json', tmp_path / 'serve.md'
+    run_tool('tools/benchmark_serving_dwconv.py', '--batch', '1', '--size',
+             '32', '--dtypes', 'bfloat16', 'float32', '--weights', '2',
+             '--repeats', '1', '--json', str(out_json), '--md', str(out_md))
+    rows = json.loads(out_json.read_text())['rows']
+    # 31B's four stages and UniRepLKNet-S's three, in both dtypes
+    assert [r['model'] for r in rows] == ['RepLKNet-31B'] * 8 + [
+        'UniRepLKNet-S'] * 6
+    assert rows[0]['shape'] == '1x128x8x8 K=31'
+    for r in rows:
+        tol = 1e-6 if r['dtype'] == 'float32' else 4e-3
+        assert r['rel_err_mmrep'] < tol and r['rel_err_onednn'] < 1e-2
+        assert r['speedup'] == pytest.approx(r['onednn_us'] / r['mmrep_us'])
+    assert '| onednn_us | mmrep_us | speedup |' in out_md.read_text()
 
 
 def test_inference_comparison_refuses_a_runtime_that_disagrees():
