@@ -57,6 +57,24 @@ def test_every_path_matches_pytorchs_convolution(n, c, h, w, k, relu):
 
 
 @needs_avx512
+def test_nans_and_infs_pass_through_as_in_pytorch():
+    """A NaN or inf in the map reaches the outputs it touches, through
+    the ReLU too."""
+    assert native.load()
+    x = torch.randn(1, 16, 9, 9)
+    x[0, 3, 2, 2], x[0, 5, 0, 0] = float('nan'), float('inf')
+    x[0, 7, 4, 6] = float('-inf')  # beside outputs it must not reach
+    weight, bias = torch.rand(16, 1, 5, 5), torch.zeros(16)
+    for dtype, pairs in native.layouts():
+        xd = x.to(dtype).contiguous(memory_format=torch.channels_last)
+        for relu in (False, True):
+            out = native.dwconv(xd, weight.to(dtype), bias, relu, pairs)
+            ref = reference(xd, weight.to(dtype), bias, relu)
+            assert torch.equal(out.isnan(), ref.isnan())
+            assert torch.equal(out.isinf(), ref.isinf())
+
+
+@needs_avx512
 def test_bad_tensors_are_refused_by_name():
     assert native.load()
     x = torch.randn(1, 16, 8, 8)

@@ -64,7 +64,7 @@ struct Single {
   // out[r] += sum over kernel columns b in [b0, b1) of xb[j0 + r + b] * w[b]
   template <int R>
   static void block(const __m512* xb, const T* w, __m512* out, int b0,
-                    int b1, int j0) {
+                    int b1, int j0, int /*K*/) {
     __m512 acc[R], win[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
@@ -119,7 +119,7 @@ struct Pairs {
 
   template <int R>
   MMREP_BF16 static void block(const __m512i* xb, const __m512i* w,
-                               __m512* out, int b0, int b1, int j0) {
+                               __m512* out, int b0, int b1, int j0, int K) {
     __m512 acc[R];
     __m512i win[R + 1];
 #pragma GCC unroll 8
@@ -127,15 +127,27 @@ struct Pairs {
       acc[r] = out[r];
       win[r] = xb[j0 + r + b0];
     }
-    for (int b = b0; b < b1; b += 2) {
+    // whole pairs; the last column (K - 1, even) alone below, so that its
+    // zero partner never multiplies an input (inf * 0 would be NaN)
+    const int pairs_end = std::min(b1, K - 1);
+    int b = b0;
+    for (; b < pairs_end; b += 2) {
       __m512i wv = w[b / 2];
 #pragma GCC unroll 8
       for (int r = 0; r < R; r++)
         acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)win[r], (__m512bh)wv);
+      // slide by two columns: win[r] = xb[j0 + r + b + 2]
       win[R] = xb[j0 + R + b];
 #pragma GCC unroll 8
       for (int r = 0; r < R - 1; r++) win[r] = win[r + 2];
-      win[R - 1] = R > 1 ? xb[j0 + R + b + 1] : win[R];
+      win[R - 1] = xb[j0 + R + b + 1];
+    }
+    if (b1 > K - 1) {  // win[r] = xb[j0 + r + K - 1]: its low halves
+      const __m512 wv = _mm512_castsi512_ps(_mm512_slli_epi32(w[b / 2], 16));
+#pragma GCC unroll 8
+      for (int r = 0; r < R; r++)
+        acc[r] = _mm512_fmadd_ps(
+            _mm512_castsi512_ps(_mm512_slli_epi32(win[r], 16)), wv, acc[r]);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) out[r] = acc[r];
@@ -178,7 +190,7 @@ void conv(const T* x, const typename Taps::Weight* w, const float* bias,
             // the columns whose taps reach inside the row, whole steps
             const int b0 = std::max(0, P - j0 - R + 1) / step * step;
             const int b1 = std::min(last, (P - j0 + W + step - 1) / step * step);
-            Taps::template block<R>(xb.data(), wrow, out + j0, b0, b1, j0);
+            Taps::template block<R>(xb.data(), wrow, out + j0, b0, b1, j0, K);
           }
         }
       }
@@ -186,7 +198,8 @@ void conv(const T* x, const typename Taps::Weight* w, const float* bias,
         const __m512* out = acc.data() + static_cast<size_t>(i - i0) * row_len;
         T* yrow = y + (n * H + i) * W * C + c;
         for (int j = 0; j < W; j++) {
-          __m512 v = relu ? _mm512_max_ps(out[j], _mm512_setzero_ps()) : out[j];
+          // max(0, v) returns v where v is NaN, as PyTorch's ReLU does
+          __m512 v = relu ? _mm512_max_ps(_mm512_setzero_ps(), out[j]) : out[j];
           store_lanes(yrow + j * C, v);
         }
       }
