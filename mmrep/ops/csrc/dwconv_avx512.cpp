@@ -143,11 +143,12 @@ struct Pairs {
       win[R - 1] = xb[j0 + R + b + 1];
     }
     if (b1 > K - 1) {  // win[r] = xb[j0 + r + K - 1]: its low halves
-      const __m512 wv = _mm512_castsi512_ps(_mm512_slli_epi32(w[b / 2], 16));
+      const __m512i wv = w[b / 2];
 #pragma GCC unroll 8
       for (int r = 0; r < R; r++)
-        acc[r] = _mm512_fmadd_ps(
-            _mm512_castsi512_ps(_mm512_slli_epi32(win[r], 16)), wv, acc[r]);
+        acc[r] = _mm512_dpbf16_ps(
+            acc[r], (__m512bh)_mm512_maskz_mov_epi16(0x5555555555555555ull, win[r]),
+            (__m512bh)wv);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) out[r] = acc[r];
