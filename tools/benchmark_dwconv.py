@@ -18,7 +18,7 @@ import argparse
 
 import torch
 
-from mmrep.benchmark import environment, time_ms, write_results
+from mmrep.benchmark import environment, rel_err, time_ms, write_results
 from mmrep.ops import DISPATCHER, depthwise_conv2d, triton_available
 from mmrep.ops.dispatch import case_key
 from mmrep.ops.matmul_dwconv import dense_fits
@@ -90,10 +90,6 @@ def run_case(shape, dtype, impl, device, warmup, repeats):
                                 DISPATCHER.timings.get(key, {}).items()}
         row['auto_rejected'] = DISPATCHER.rejected.get(key, {})
     return row, forward_backward()
-
-
-def rel_err(a, b):
-    return ((a.double() - b.double()).norm() / b.double().norm()).item()
 
 
 def main(argv=None):

@@ -17,7 +17,7 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from mmrep.benchmark import environment, time_ms, write_results
+from mmrep.benchmark import environment, rel_err, time_ms, write_results
 from mmrep.ops import native
 from mmrep.ops.onednn import PackedConv
 
@@ -35,10 +35,6 @@ def shapes(batches, sizes):
     return [(model, (n, c, -(-size // s), -(-size // s), k))
             for model, stages in MODELS.items() for n in batches
             for size in sizes for c, s, k in stages]
-
-
-def rel_err(out, ref):
-    return ((out.double() - ref).norm() / ref.norm()).item()
 
 
 def run_case(shape, dtype, count, repeats):

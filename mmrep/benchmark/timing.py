@@ -38,6 +38,11 @@ def time_ms(fn, device, warmup=3, repeats=10):
     return statistics.median(times)
 
 
+def rel_err(out, ref):
+    """Relative error (Frobenius) of ``out`` against ``ref``, in float64."""
+    return ((out.double() - ref.double()).norm() / ref.double().norm()).item()
+
+
 def environment(device):
     """What the numbers were measured on."""
     env = dict(torch=torch.__version__, device=str(device))

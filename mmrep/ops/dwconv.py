@@ -167,10 +167,10 @@ class LargeKernelDWConv2d(nn.Conv2d):
         AVX-512 kernel, which 'auto' runs in the graphs of
         :func:`mmrep.apis.compile_for_cpu` (:mod:`mmrep.ops.native`)."""
         _check_tensors(x, self.weight)
-        if self.impl == 'auto' and frozen_cpu_inference(x, self) and \
-                native.serves(x.to(compute_dtype(x)), self.kernel_size[0]):
-            return native.dwconv(x.to(compute_dtype(x)), self.weight,
-                                 self.bias, relu)
+        if self.impl == 'auto' and frozen_cpu_inference(x, self):
+            x = x.to(compute_dtype(x))  # as _run computes under autocast
+            if native.serves(x, self.kernel_size[0]):
+                return native.dwconv(x, self.weight, self.bias, relu)
         if cpu_inference(x, self) and x.numel():  # _run handles empty ones
             x = x.to(compute_dtype(x))  # as _run computes under autocast
             pack = self._pack(x, 'relu' if relu else 'none')
